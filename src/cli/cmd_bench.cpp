@@ -1,0 +1,123 @@
+// trit bench train: training throughput of a model shape on random tokens, beside the machine's
+// sgemm rate measured in the same run.
+//
+// Work per step, counted as "model FLOPs": 6 * (matrix parameters used in products) per token for
+// forward + backward (2 forward, 4 backward), plus causal attention 6 * L * C * T per token
+// (QK^T and PV at an average T/2 keys, forward and backward).
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/model_args.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "core/timer.h"
+#include "kernels/gemm.h"
+#include "train/model.h"
+#include "train/optimizer.h"
+
+namespace trit::cli {
+
+namespace {
+
+double measure_sgemm_gflops(int n) {
+  std::vector<float> A(static_cast<size_t>(n) * n), B(A.size()), C(A.size());
+  Rng r(1);
+  for (auto& x : A) x = static_cast<float>(r.uniform() - 0.5);
+  for (auto& x : B) x = static_cast<float>(r.uniform() - 0.5);
+  matmul_nt(A.data(), B.data(), C.data(), n, n, n, false);  // warm up
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const double t0 = now_seconds();
+    matmul_nt(A.data(), B.data(), C.data(), n, n, n, false);
+    best = std::min(best, now_seconds() - t0);
+  }
+  return 2.0 * n * n * static_cast<double>(n) / best / 1e9;
+}
+
+int bench_train(int argc, char** argv) {
+  std::vector<OptionSpec> specs = model_option_specs();
+  specs.push_back({"batch", "B", "sequences per step (default 8)"});
+  specs.push_back({"seq", "T", "tokens per sequence (default 256)"});
+  specs.push_back({"steps", "N", "measured steps after one warm-up step (default 3)"});
+  specs.push_back({"threads", "N", "threads (default: all cores)"});
+  specs.push_back({"pytorch-tok-s", "X", "PyTorch's figure to compare with (default 420: reference file)"});
+  specs.push_back({"json", "", "print one JSON object"});
+  Args a("trit bench train", "Training tokens/s and GFLOP/s of a model shape, beside sgemm GFLOP/s.", specs);
+  if (!a.parse(argc, argv)) return 0;
+  set_threads(static_cast<int>(a.integer("threads", 0)));
+  Config cfg = model_config_from_args(a, "trit bench train");
+  const int B = static_cast<int>(a.integer("batch", 8)), T = static_cast<int>(a.integer("seq", 256));
+  const int steps = static_cast<int>(a.integer("steps", 3));
+  TRIT_CHECK(B > 0 && T > 0 && steps > 0, "trit bench train: batch, seq and steps must be positive");
+  const double sgemm = measure_sgemm_gflops(2048);
+
+  Model model(cfg, B, T);
+  model.init_random(1);
+  AdamW adam(model.params.size(), AdamWParams{});
+  std::vector<int32_t> in(static_cast<size_t>(B) * T), tgt(in.size());
+  Rng r(7);
+  for (size_t i = 0; i < in.size(); ++i) {
+    in[i] = static_cast<int32_t>(r.below(cfg.vocab_size));
+    tgt[i] = static_cast<int32_t>(r.below(cfg.vocab_size));
+  }
+  double matrix_params = 0;
+  for (const auto& t : model.layout().tensors)
+    if (t.kind == TensorKind::BitLinear || t.kind == TensorKind::Head) matrix_params += static_cast<double>(t.size());
+  if (cfg.tie_word_embeddings) matrix_params += static_cast<double>(cfg.vocab_size) * cfg.hidden_size;
+  const double flops_per_token = 6.0 * matrix_params + 6.0 * cfg.num_hidden_layers * cfg.hidden_size * T;
+
+  double t_q = 0, t_f = 0, t_b = 0, t_o = 0;
+  for (int s = 0; s <= steps; ++s) {
+    const double t0 = now_seconds();
+    model.quantize_weights(s);
+    model.zero_grads();
+    const double t1 = now_seconds();
+    model.forward(in.data(), tgt.data(), B, T);
+    const double t2 = now_seconds();
+    model.backward(in.data(), 1.0f);
+    const double t3 = now_seconds();
+    clip_grad_norm(model.grads.data(), model.grads.size(), 1.0f);
+    adam.update(model.layout(), model.params.data(), model.grads.data(), s + 1, 1e-4f, 0.1f);
+    const double t4 = now_seconds();
+    if (s == 0) continue;  // warm-up
+    t_q += t1 - t0;
+    t_f += t2 - t1;
+    t_b += t3 - t2;
+    t_o += t4 - t3;
+  }
+  const double per_step = (t_q + t_f + t_b + t_o) / steps;
+  const double tok_s = B * T / per_step;
+  const double gflops = flops_per_token * tok_s / 1e9;
+  const double pt = a.number("pytorch-tok-s", 420);
+  if (a.flag("json")) {
+    std::printf("{\"params\":%zu,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"step_s\":%.4f,\"tokens_per_sec\":%.1f,"
+                "\"model_gflops\":%.1f,\"sgemm_gflops\":%.1f,\"fraction_of_sgemm\":%.3f,\"vs_pytorch\":%.2f,"
+                "\"quantize_s\":%.4f,\"forward_s\":%.4f,\"backward_s\":%.4f,\"optimizer_s\":%.4f}\n",
+                model.params.size(), num_threads(), B, T, per_step, tok_s, gflops, sgemm, gflops / sgemm, tok_s / pt,
+                t_q / steps, t_f / steps, t_b / steps, t_o / steps);
+    return 0;
+  }
+  std::printf("model: %.2fM parameters, %s%s, batch %d x seq %d, %d threads\n", model.params.size() / 1e6,
+              cfg.ternary() ? "ternary " : "fp", cfg.ternary() ? (cfg.act_bits == 8 ? "W1.58A8" : "weight-only") : "",
+              B, T, num_threads());
+  std::printf("step: %.3f s (quantize %.3f, forward %.3f, backward %.3f, optimizer %.3f)\n", per_step, t_q / steps,
+              t_f / steps, t_b / steps, t_o / steps);
+  std::printf("training: %.0f tokens/s, %.1f model GFLOP/s (%.1f GFLOP/token)\n", tok_s, gflops,
+              flops_per_token / 1e9);
+  std::printf("machine: sgemm %.1f GFLOP/s (2048^3, same run) -> %.0f%% of sgemm\n", sgemm, 100.0 * gflops / sgemm);
+  std::printf("vs PyTorch %.0f tokens/s: %.2fx\n", pt, tok_s / pt);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  if (argc >= 2 && !std::strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+  std::printf("usage: trit bench train (--preset NAME | --config FILE) [--batch B] [--seq T] [--threads N] [--json]\n");
+  return argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) ? 0 : 2;
+}
+
+}  // namespace trit::cli

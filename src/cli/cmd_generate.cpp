@@ -1,0 +1,106 @@
+// trit generate -m CHECKPOINT -p PROMPT -n N: text from a training checkpoint, streamed token by
+// token. (The packed-model engine of GGUF files comes with `trit pack`; checkpoints run through the
+// training forward pass, recomputing the window for every token.)
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/args.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "infer/sampler.h"
+#include "io/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/model.h"
+
+namespace trit::cli {
+
+int cmd_generate(int argc, char** argv) {
+  Args a("trit generate", "Generate text from a model checkpoint.",
+         {{"model", "FILE", "checkpoint (.trit) (also -m)"},
+          {"prompt", "TEXT", "prompt (also -p)"},
+          {"n", "N", "tokens to generate (default 128) (also -n)"},
+          {"temp", "X", "temperature, 0 = greedy (default 0.8)"},
+          {"top-k", "K", "top-k (default 40, 0 = off)"},
+          {"top-p", "X", "top-p (default 0.95)"},
+          {"min-p", "X", "min-p (default 0.05)"},
+          {"repeat-penalty", "X", "repetition penalty (default 1.1)"},
+          {"seed", "S", "sampling seed (default 42)"},
+          {"stop", "STR...", "stop when the text ends with one of these"},
+          {"threads", "N", "threads (also -t)"}});
+  // Short aliases: -m -p -n -t.
+  std::vector<char*> args(argv, argv + argc);
+  std::vector<std::string> keep;
+  keep.reserve(args.size());
+  for (auto& s : args) {
+    const std::string v = s;
+    const char* mapped = v == "-m" ? "--model" : v == "-p" ? "--prompt" : v == "-n" ? "--n" : v == "-t" ? "--threads" : nullptr;
+    if (mapped) {
+      keep.push_back(mapped);
+      s = keep.back().data();
+    }
+  }
+  if (!a.parse(static_cast<int>(args.size()), args.data())) return 0;
+  TRIT_CHECK(a.has("model"), "trit generate: -m CHECKPOINT is required");
+  set_threads(static_cast<int>(a.integer("threads", 0)));
+  const std::string path = a.str("model");
+  Checkpoint ck = load_checkpoint(path, false);
+  Tokenizer tok = Tokenizer::from_bytes(ck.tokenizer, "checkpoint '" + path + "'");
+  const int ctx = std::min(ck.config.max_position_embeddings, 1024);
+  Model model(ck.config, 1, ctx);
+  model.params = std::move(ck.params);
+  model.quantize_weights(ck.state.value("step", 0L));
+
+  SamplerParams sp;
+  sp.temperature = static_cast<float>(a.number("temp", 0.8));
+  sp.top_k = static_cast<int>(a.integer("top-k", 40));
+  sp.top_p = static_cast<float>(a.number("top-p", 0.95));
+  sp.min_p = static_cast<float>(a.number("min-p", 0.05));
+  sp.repetition_penalty = static_cast<float>(a.number("repeat-penalty", 1.1));
+  sp.seed = static_cast<uint64_t>(a.integer("seed", 42));
+  TRIT_CHECK(sp.temperature >= 0 && sp.top_p > 0 && sp.top_p <= 1 && sp.min_p >= 0 && sp.min_p < 1 &&
+                 sp.repetition_penalty > 0,
+             "trit generate: sampling parameters out of range");
+  Sampler sampler(sp);
+  const long n = a.integer("n", 128);
+  TRIT_CHECK(n >= 0, "trit generate: -n must not be negative");
+  const auto stops = a.list("stop");
+
+  const std::string prompt = a.str("prompt", "");
+  std::vector<uint32_t> ids;
+  if (tok.bos_id() >= 0) ids.push_back(static_cast<uint32_t>(tok.bos_id()));
+  const auto p = tok.encode(prompt);
+  ids.insert(ids.end(), p.begin(), p.end());
+  const size_t prompt_len = ids.size();
+  std::printf("%s", prompt.c_str());
+  std::fflush(stdout);
+  std::string shown;
+  std::vector<int32_t> window;
+  for (long i = 0; i < n; ++i) {
+    const size_t start = ids.size() > static_cast<size_t>(ctx) ? ids.size() - ctx : 0;
+    window.assign(ids.begin() + start, ids.end());
+    const int T = static_cast<int>(window.size());
+    model.forward(window.data(), nullptr, 1, T);
+    const uint32_t next = sampler.sample(model.logits() + static_cast<size_t>(T - 1) * ck.config.vocab_size,
+                                         ck.config.vocab_size, ids);
+    if (static_cast<int>(next) == tok.eos_id()) break;
+    ids.push_back(next);
+    const std::string text = tok.decode(std::vector<uint32_t>(ids.begin() + prompt_len, ids.end()));
+    // Print only complete UTF-8 (a multi-byte character may span byte-fallback tokens).
+    size_t complete = text.size();
+    while (complete > 0 && (static_cast<unsigned char>(text[complete - 1]) & 0xC0) == 0x80) --complete;
+    if (complete > 0 && static_cast<unsigned char>(text[complete - 1]) >= 0xC0) --complete;
+    if (complete > shown.size() && text.compare(0, shown.size(), shown) == 0) {
+      std::printf("%s", text.substr(shown.size(), complete - shown.size()).c_str());
+      std::fflush(stdout);
+      shown = text.substr(0, complete);
+    }
+    bool stop = false;
+    for (const auto& s : stops)
+      if (text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) stop = true;
+    if (stop) break;
+  }
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace trit::cli
