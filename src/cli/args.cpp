@@ -20,7 +20,8 @@ const OptionSpec* Args::find(const std::string& name) const {
 void Args::print_help() const {
   std::printf("usage: %s [options]\n%s\n\noptions:\n", command_.c_str(), summary_.c_str());
   for (const auto& s : specs_) {
-    std::string left = s.name.empty() ? "  " + s.value : "  --" + s.name + (s.value.empty() ? "" : " " + s.value);
+    std::string left = (s.alias.empty() ? "  " : "  -" + s.alias + ", ") + "--" + s.name +
+                       (s.value.empty() ? "" : " " + s.value);
     std::printf("%-34s %s\n", left.c_str(), s.help.c_str());
   }
   std::printf("  %-32s %s\n", "--help", "show this help");
@@ -33,6 +34,12 @@ bool Args::parse(int argc, char** argv) {
       print_help();
       return false;
     }
+    if (a.size() == 2 && a[0] == '-' && a[1] != '-') {
+      for (const auto& s : specs_)
+        if (!s.alias.empty() && s.alias == a.substr(1)) a = "--" + s.name;
+      TRIT_CHECK(a.rfind("--", 0) == 0, "%s: unknown option %s (see %s --help)", command_.c_str(), a.c_str(),
+                 command_.c_str());
+    }
     if (a.rfind("--", 0) == 0 && a.size() > 2) {
       std::string name = a.substr(2), inline_value;
       bool has_inline = false;
@@ -44,6 +51,8 @@ bool Args::parse(int argc, char** argv) {
       const OptionSpec* s = find(name);
       TRIT_CHECK(s, "%s: unknown option --%s (see %s --help)", command_.c_str(), name.c_str(), command_.c_str());
       auto& vals = values_[name];
+      const bool multi = s->value.size() > 3 && s->value.substr(s->value.size() - 3) == "...";
+      TRIT_CHECK(multi || vals.empty(), "%s: --%s given more than once", command_.c_str(), name.c_str());
       if (s->value.empty()) {
         TRIT_CHECK(!has_inline, "%s: --%s takes no value", command_.c_str(), name.c_str());
         vals.push_back("1");
@@ -53,9 +62,15 @@ bool Args::parse(int argc, char** argv) {
         vals.push_back(inline_value);
         continue;
       }
-      const bool multi = s->value.size() > 3 && s->value.substr(s->value.size() - 3) == "...";
       int taken = 0;
-      while (i + 1 < argc && (std::string(argv[i + 1]).rfind("--", 0) != 0 || std::string(argv[i + 1]) == "--")) {
+      auto is_option = [&](const std::string& v) {
+        if (v.rfind("--", 0) == 0 && v.size() > 2) return true;
+        if (v.size() == 2 && v[0] == '-')
+          for (const auto& s2 : specs_)
+            if (!s2.alias.empty() && s2.alias == v.substr(1)) return true;
+        return false;
+      };
+      while (i + 1 < argc && !is_option(argv[i + 1])) {
         vals.push_back(argv[++i]);
         ++taken;
         if (!multi) break;

@@ -11,6 +11,7 @@ struct OptionSpec {
   std::string name;     // without dashes, e.g. "steps"; "" for positionals
   std::string value;    // "" for a flag, else a placeholder such as "N" or "FILE..."
   std::string help;
+  std::string alias = "";  // a one-letter short form, e.g. "m" for -m
 };
 
 class Args {

@@ -14,11 +14,11 @@ namespace trit::cli {
 
 int cmd_eval(int argc, char** argv) {
   Args a("trit eval", "Validation loss (nats/token) and perplexity of a checkpoint on a data folder.",
-         {{"model", "FILE", "checkpoint (.trit)"},
+         {{"model", "FILE", "checkpoint (.trit)", "m"},
           {"data", "DIR", "data folder from `trit data`"},
           {"batches", "N", "batches of 8 x seq windows (default: all validation windows)"},
           {"seq", "T", "tokens per window (default: the training seq)"},
-          {"threads", "N", "threads"}});
+          {"threads", "N", "threads", "t"}});
   if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model") && a.has("data"), "trit eval: --model FILE and --data DIR are required");
   set_threads(static_cast<int>(a.integer("threads", 0)));

@@ -16,9 +16,9 @@ namespace trit::cli {
 
 int cmd_generate(int argc, char** argv) {
   Args a("trit generate", "Generate text from a model checkpoint.",
-         {{"model", "FILE", "checkpoint (.trit) (also -m)"},
-          {"prompt", "TEXT", "prompt (also -p)"},
-          {"n", "N", "tokens to generate (default 128) (also -n)"},
+         {{"model", "FILE", "checkpoint (.trit)", "m"},
+          {"prompt", "TEXT", "prompt", "p"},
+          {"n", "N", "tokens to generate (default 128)", "n"},
           {"temp", "X", "temperature, 0 = greedy (default 0.8)"},
           {"top-k", "K", "top-k (default 40, 0 = off)"},
           {"top-p", "X", "top-p (default 0.95)"},
@@ -26,20 +26,8 @@ int cmd_generate(int argc, char** argv) {
           {"repeat-penalty", "X", "repetition penalty (default 1.1)"},
           {"seed", "S", "sampling seed (default 42)"},
           {"stop", "STR...", "stop when the text ends with one of these"},
-          {"threads", "N", "threads (also -t)"}});
-  // Short aliases: -m -p -n -t.
-  std::vector<char*> args(argv, argv + argc);
-  std::vector<std::string> keep;
-  keep.reserve(args.size());
-  for (auto& s : args) {
-    const std::string v = s;
-    const char* mapped = v == "-m" ? "--model" : v == "-p" ? "--prompt" : v == "-n" ? "--n" : v == "-t" ? "--threads" : nullptr;
-    if (mapped) {
-      keep.push_back(mapped);
-      s = keep.back().data();
-    }
-  }
-  if (!a.parse(static_cast<int>(args.size()), args.data())) return 0;
+          {"threads", "N", "threads", "t"}});
+  if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model"), "trit generate: -m CHECKPOINT is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
   const std::string path = a.str("model");

@@ -14,7 +14,7 @@ void cross_entropy_forward_backward(float* logits, const int32_t* targets, float
     float mx = -INFINITY;
     for (int v = 0; v < V; ++v) mx = std::max(mx, l[v]);
     double sum = 0.0;
-    for (int v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v] - mx));
+    for (int v = 0; v < V; ++v) sum += std::exp(l[v] - mx);
     const float lse = mx + static_cast<float>(std::log(sum));
     const int tgt = targets[n];
     losses[n] = lse - l[tgt];

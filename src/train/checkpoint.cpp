@@ -112,6 +112,12 @@ Checkpoint load_checkpoint(const std::string& path, bool with_optimizer) {
     fail(strf("checkpoint '%s' has no %s section", p, tag));
   };
 
+  // Every section is bounds- and checksum-verified, including those not loaded: a damaged file is
+  // reported as such whatever the caller needs from it.
+  for (const auto& e : table) {
+    const std::string tag(e.tag, strnlen(e.tag, 8));
+    section(tag.c_str(), true);
+  }
   Checkpoint ck;
   try {
     ck.config = config_from_json(nlohmann::json::parse(section("CONFIG", true)));

@@ -15,6 +15,13 @@
 
 namespace trit {
 
+namespace {
+void add_inplace(float* y, const float* x, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+}  // namespace
+
 Model::Model(const Config& cfg, int max_batch, int max_seq) : cfg_(cfg), max_B_(max_batch), max_T_(max_seq) {
   cfg_.validate();
   TRIT_CHECK(max_batch > 0 && max_seq > 0, "batch and sequence length must be positive");
@@ -200,7 +207,7 @@ float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T
       att = a.att_n;
     }
     bitlinear_forward(att, a.xq2, o.wo, a.res_mid, N, A, C, lp + ".self_attn.o_proj");
-    for (size_t i = 0; i < static_cast<size_t>(N) * C; ++i) a.res_mid[i] += a.res_in[i];
+    add_inplace(a.res_mid, a.res_in, static_cast<size_t>(N) * C);
     rmsnorm_forward(a.res_mid, P + o.ffn_norm, a.xn2, a.rstd2, N, C, eps);
     bitlinear_forward(a.xn2, a.xq3, o.wgu, a.gu, N, C, 2 * F, lp + ".mlp.gate_up_proj");
     glu_forward(a.gu, a.h, N, F, act);
@@ -211,7 +218,7 @@ float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T
     }
     float* next = l + 1 < cfg_.num_hidden_layers ? acts_[l + 1].res_in : res_out_;
     bitlinear_forward(h, a.xq4, o.wdown, next, N, F, C, lp + ".mlp.down_proj");
-    for (size_t i = 0; i < static_cast<size_t>(N) * C; ++i) next[i] += a.res_mid[i];
+    add_inplace(next, a.res_mid, static_cast<size_t>(N) * C);
   }
   rmsnorm_forward(res_out_, P + layout_.final_norm, xf_, rstdf_, N, C, eps);
   matmul_nt(xf_, P + layout_.head, logits_, N, V, C, false);

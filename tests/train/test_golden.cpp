@@ -89,8 +89,10 @@ TEST_P(Golden_, MatchesPyTorch) {
   // fp and weight-only trajectories match to ~1e-6. With 8-bit activations, an activation that
   // lands within an ulp of a rounding boundary (x*s = k + 0.5) rounds differently in the two
   // implementations once the weights have moved a few steps; each such flip moves the loss by
-  // ~1e-4..1e-3 relative. The first step (above) is held to 1e-4; the trajectory to 2e-3.
-  const double traj_tol = c.ternary() && c.act_bits == 8 ? 2e-3 : 1e-4;
+  // ~1e-4..1e-3 relative, and Adam (whose update is ~lr whatever the gradient's size) carries it
+  // on. The first step (above) is held to 1e-4/1e-3; the A8 trajectory to 1e-2, while AdamW itself
+  // is held to 1e-4 by the fp and weight-only trajectories.
+  const double traj_tol = c.ternary() && c.act_bits == 8 ? 1e-2 : 1e-4;
   for (int s = 0; s < static_cast<int>(ref_losses.size()); ++s) {
     m.quantize_weights(s);
     m.zero_grads();
