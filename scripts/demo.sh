@@ -22,9 +22,9 @@ echo "demo: corpus: $n addresses, $(cat "$texts"/*.txt | wc -c) bytes"
 run=runs/demo-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$run"
 $trit tokenizer train --input "$texts"/*.txt --vocab-size 4096 --out "$run/tokenizer.model"
-$trit data --tokenizer "$run/tokenizer.model" --input "$texts" --out "$run/data"
+$trit data --tokenizer "$run/tokenizer.model" --input "$texts"/*.txt --out "$run/data"
 $trit train --preset "${TRIT_DEMO_PRESET:-micro}" --data "$run/data" --out "$run/model" \
-  --time-budget "${TRIT_DEMO_SECONDS:-600}" --batch 16 --seq 256 --eval-every 50 --ckpt-every 200
+  --time-budget "${TRIT_DEMO_SECONDS:-600}" --batch 8 --seq 256 --eval-every 50 --ckpt-every 200
 ckpt=$(ls "$run"/model/ckpt-*.trit | tail -n 1)
 
 echo

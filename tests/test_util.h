@@ -44,8 +44,8 @@ inline double rel_l2_error(const float* a, const float* b, size_t n) {
 struct TempDir {
   std::string path;
   TempDir() {
-    char tmpl[] = "/tmp/trit-test-XXXXXX";
-    path = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "trit-test-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
   }
   ~TempDir() {
     std::error_code ec;

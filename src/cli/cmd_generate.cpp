@@ -58,10 +58,12 @@ int cmd_generate(int argc, char** argv) {
   if (tok.bos_id() >= 0) ids.push_back(static_cast<uint32_t>(tok.bos_id()));
   const auto p = tok.encode(prompt);
   ids.insert(ids.end(), p.begin(), p.end());
-  const size_t prompt_len = ids.size();
+  // The text shown is decode(prompt + generated) past decode(prompt): decoding the generated ids
+  // alone would drop the space a leading "▁" piece stands for.
+  const size_t text_from = tok.bos_id() >= 0 ? 1 : 0;
   std::printf("%s", prompt.c_str());
   std::fflush(stdout);
-  std::string shown;
+  std::string shown = tok.decode(std::vector<uint32_t>(ids.begin() + text_from, ids.end()));
   std::vector<int32_t> window;
   for (long i = 0; i < n; ++i) {
     const size_t start = ids.size() > static_cast<size_t>(ctx) ? ids.size() - ctx : 0;
@@ -72,7 +74,7 @@ int cmd_generate(int argc, char** argv) {
                                          ck.config.vocab_size, ids);
     if (static_cast<int>(next) == tok.eos_id()) break;
     ids.push_back(next);
-    const std::string text = tok.decode(std::vector<uint32_t>(ids.begin() + prompt_len, ids.end()));
+    const std::string text = tok.decode(std::vector<uint32_t>(ids.begin() + text_from, ids.end()));
     // Print only complete UTF-8 (a multi-byte character may span byte-fallback tokens).
     size_t complete = text.size();
     while (complete > 0 && (static_cast<unsigned char>(text[complete - 1]) & 0xC0) == 0x80) --complete;

@@ -257,11 +257,12 @@ TrainResult run_training(TrainOptions opts) {
     const double dt = t_now - t_last;
     t_last = t_now;
 
-    if (!steps_fixed && step - measured_from >= 3) {
+    if (!steps_fixed && step - measured_from >= 10) {
       // Time budget: the schedule's length is fixed once, from the measured speed, so that the run
       // (and a resume of it) follows one schedule.
       measured_step_time = (t_now - t_start) / (step - measured_from);
-      const double eval_cost = opts.eval_every > 0 ? opts.eval_batches / 3.0 / opts.eval_every : 0;
+      // A validation batch (forward only) costs about 0.4 of a training step.
+      const double eval_cost = opts.eval_every > 0 ? opts.eval_batches * 0.4 / opts.eval_every : 0;
       const long fit = static_cast<long>(opts.time_budget / (measured_step_time * (1.0 + eval_cost) + 1e-9));
       opts.steps = std::max(step + 1, std::max(fit, opts.schedule.warmup + 1));
       opts.schedule.total = opts.steps;
