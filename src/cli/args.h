@@ -44,5 +44,8 @@ int cmd_train(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int cmd_pack(int argc, char** argv);
+int cmd_init(int argc, char** argv);
+int cmd_info(int argc, char** argv);
 
 }  // namespace trit::cli

@@ -21,6 +21,9 @@ constexpr Command kCommands[] = {
     {"train", trit::cli::cmd_train, "train a ternary (or full-precision) model"},
     {"eval", trit::cli::cmd_eval, "validation loss of a checkpoint on a data folder"},
     {"generate", trit::cli::cmd_generate, "generate text from a checkpoint"},
+    {"pack", trit::cli::cmd_pack, "pack a checkpoint into a GGUF model (2-bit, 1.6-bit, TQ2_0/TQ1_0, bf16)"},
+    {"init", trit::cli::cmd_init, "write a random-weight model of any shape (trit init --random)"},
+    {"info", trit::cli::cmd_info, "tensor types, bytes and totals of a GGUF model"},
     {"bench", trit::cli::cmd_bench, "benchmarks (trit bench train ...)"},
 };
 

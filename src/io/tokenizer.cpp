@@ -107,6 +107,17 @@ std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const {
 }
 
 std::string Tokenizer::piece(uint32_t id) const { return sp_->IdToPiece(static_cast<int>(id)); }
+float Tokenizer::score(uint32_t id) const { return sp_->GetScore(static_cast<int>(id)); }
+
+int Tokenizer::ggml_token_type(uint32_t id) const {
+  const int i = static_cast<int>(id);
+  if (sp_->IsUnknown(i)) return 2;
+  if (sp_->IsControl(i)) return 3;
+  if (sp_->IsUnused(i)) return 5;
+  if (sp_->IsByte(i)) return 6;
+  return 1;
+}
+
 int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
 int Tokenizer::bos_id() const { return sp_->bos_id(); }
 int Tokenizer::eos_id() const { return sp_->eos_id(); }

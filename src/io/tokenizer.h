@@ -35,7 +35,10 @@ class Tokenizer {
 
   std::vector<uint32_t> encode(const std::string& text) const;
   std::string decode(const std::vector<uint32_t>& ids) const;
-  std::string piece(uint32_t id) const;  // the text of one token, bytes decoded
+  std::string piece(uint32_t id) const;  // the piece as SentencePiece writes it ("\u2581the", "<0x0A>")
+  float score(uint32_t id) const;
+  // ggml's tokenizer.ggml.token_type: 1 normal, 2 unknown, 3 control, 5 unused, 6 byte.
+  int ggml_token_type(uint32_t id) const;
   int vocab_size() const;
   int bos_id() const;
   int eos_id() const;

@@ -19,7 +19,7 @@ size_t ternary_scale_count(int rows, int cols, int group) {
 
 static inline float ternary_code(float w, float gamma) {
   float t = std::nearbyint(w / gamma);
-  return std::min(1.0f, std::max(-1.0f, t));
+  return std::min(1.0f, std::max(-1.0f, t)) + 0.0f;  // + 0: a zero code is +0, as packed files decode it
 }
 
 // Quantizes `n` contiguous weights with one scale.

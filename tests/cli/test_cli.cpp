@@ -82,8 +82,44 @@ TEST_F(Cli, TrainGenerateEvalEndToEnd) {
   EXPECT_NE(r.output.find("val_loss"), std::string::npos) << r.output;
 }
 
+TEST_F(Cli, PackInfoAndInit) {
+  const std::string run = dir("run-pack");
+  auto r = run_trit(std::string(kTrain) + "--data " + dir("data") + " --out " + run + " --steps 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string ck = run + "/ckpt-00000002.trit";
+  r = run_trit("pack " + ck + " -o " + dir("m.gguf") + " --type trit1 --embd-type int8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_trit("info " + dir("m.gguf") + " --tensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("TRIT1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("blk.0.attn_q.weight"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the same model in BF16"), std::string::npos) << r.output;
+  // nano's 128-wide rows cannot hold TQ2_0's 256-weight blocks: refused, nothing written.
+  expect_failure("pack " + ck + " -o " + dir("tq.gguf") + " --type tq2_0", "not a multiple of 256");
+  EXPECT_FALSE(path_exists(dir("tq.gguf")));
+  const std::string fp_run = dir("run-pack-fp");
+  r = run_trit(std::string(kTrain) + "--precision fp --data " + dir("data") + " --out " + fp_run + " --steps 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_failure("pack " + fp_run + "/ckpt-00000001.trit -o " + dir("fp.gguf"), "trained in full precision");
+  r = run_trit("pack " + fp_run + "/ckpt-00000001.trit -o " + dir("fp.gguf") + " --type bf16");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_trit("init --preset nano --random --type tq2_0 -o " + dir("r.gguf"));
+  EXPECT_NE(r.exit_code, 0);  // nano rows are 128 wide
+  r = run_trit("init --config " + dir("cfg256.json") + " --random --type tq2_0 -o " + dir("r.gguf"));
+  EXPECT_NE(r.exit_code, 0);  // no such config
+  write_file_atomic(dir("cfg256.json"), R"({"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "vocab_size": 300, "max_position_embeddings": 64})");
+  r = run_trit("init --config " + dir("cfg256.json") + " --random --type tq2_0 -o " + dir("r.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_trit("info " + dir("r.gguf"));
+  EXPECT_NE(r.output.find("general.architecture                         llama"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("TQ2_0"), std::string::npos) << r.output;
+  write_file_atomic(dir("notgguf"), "hello");
+  expect_failure("info " + dir("notgguf"), "too short");
+}
+
 TEST_F(Cli, EveryCommandHasHelp) {
-  for (const char* c : {"tokenizer train", "data", "train", "eval", "generate", "bench train"}) {
+  for (const char* c : {"tokenizer train", "data", "train", "eval", "generate", "bench train", "pack", "init", "info"}) {
     auto r = run_trit(std::string(c) + " --help");
     EXPECT_EQ(r.exit_code, 0) << c << r.output;
     EXPECT_NE(r.output.find("usage:"), std::string::npos) << c;
