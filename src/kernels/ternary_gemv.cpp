@@ -1,0 +1,202 @@
+#include "kernels/ternary_gemv.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/quant.h"
+#include "kernels/ternary_pack.h"
+
+namespace trit {
+
+SimdLevel detect_simd() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512vnni"))
+    return SimdLevel::AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::AVX2;
+  return SimdLevel::Scalar;
+}
+
+const char* simd_name(SimdLevel s) {
+  return s == SimdLevel::AVX512 ? "AVX-512 VNNI" : s == SimdLevel::AVX2 ? "AVX2" : "scalar";
+}
+
+float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32) {
+  float amax = 0.0f;
+  for (int c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(x[c]));
+  const float s = 127.0f / std::max(amax, kActScaleEps);
+  for (int c = 0; c < cols; ++c) x8[c] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, std::nearbyint(x[c] * s))));
+  for (int c = cols; c < padded_cols; ++c) x8[c] = 0;
+  for (int i = 0; i < padded_cols / 32; ++i) {
+    int32_t sum = 0;
+    for (int k = 0; k < 32; ++k) sum += x8[32 * i + k];
+    xsum32[i] = sum;
+  }
+  return 1.0f / s;
+}
+
+namespace {
+
+inline float group_scale(const Trit2Matrix& W, int r, int c) {
+  if (W.group == kScaleTensor) return W.scales[0];
+  if (W.group == kScaleRow) return W.scales[r];
+  return W.scales[static_cast<size_t>(r) * (W.cols / W.group) + c / W.group];
+}
+
+// Scalar references: decode every code, multiply, add per group.
+void gemv_i8_scalar(const Trit2Matrix& W, const int8_t* x, float x_scale, float* y) {
+  const size_t rb = trit2_row_bytes(W.cols);
+  for (int r = 0; r < W.rows; ++r) {
+    const uint8_t* row = W.codes + r * rb;
+    double acc = 0.0;
+    int64_t part = 0;
+    const int g = W.group > 0 ? W.group : W.cols;
+    for (int c = 0; c < W.cols; ++c) {
+      const int t = ((row[(c / kTrit2Chunk) * 32 + c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
+      part += t * x[c];
+      if ((c + 1) % g == 0 || c + 1 == W.cols) {
+        acc += static_cast<double>(group_scale(W, r, c)) * static_cast<double>(part);
+        part = 0;
+      }
+    }
+    y[r] = static_cast<float>(acc) * x_scale;
+  }
+}
+
+void gemv_f32_scalar(const Trit2Matrix& W, const float* x, float* y) {
+  const size_t rb = trit2_row_bytes(W.cols);
+  for (int r = 0; r < W.rows; ++r) {
+    const uint8_t* row = W.codes + r * rb;
+    float acc = 0.0f, part = 0.0f;
+    const int g = W.group > 0 ? W.group : W.cols;
+    for (int c = 0; c < W.cols; ++c) {
+      const int t = ((row[(c / kTrit2Chunk) * 32 + c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
+      part += static_cast<float>(t) * x[c];
+      if ((c + 1) % g == 0 || c + 1 == W.cols) {
+        acc += group_scale(W, r, c) * part;
+        part = 0.0f;
+      }
+    }
+    y[r] = acc;
+  }
+}
+
+// Sum of the 8 int32 lanes.
+__attribute__((target("avx2"))) inline int32_t hsum8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// The integer kernels accumulate q*x for every 32-element slice and flush a group's sum when the
+// group ends. Groups are multiples of 32, so a slice never straddles two groups.
+template <typename Dot>
+inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_scale, float* y, Dot dot) {
+  const size_t rb = trit2_row_bytes(W.cols);
+  const int nslices = (W.cols + 31) / 32;  // slices past the last column hold only padding
+  const int g_slices = W.group > 0 ? W.group / 32 : nslices;
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < W.rows; ++r) {
+    const uint8_t* row = W.codes + r * rb;
+    float acc = 0.0f;
+    for (int s0 = 0; s0 < nslices; s0 += g_slices) {
+      const int s1 = std::min(nslices, s0 + g_slices);
+      const int32_t qx = dot(row, s0, s1);
+      int32_t xs = 0;
+      for (int s = s0; s < s1; ++s) xs += xsum32[s];
+      acc += group_scale(W, r, s0 * 32) * static_cast<float>(qx - xs);
+    }
+    y[r] = acc * x_scale;
+  }
+}
+
+__attribute__((target("avx2,fma"))) void gemv_i8_avx2(const Trit2Matrix& W, const int8_t* x, const int32_t* xsum32,
+                                                      float x_scale, float* y) {
+  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  gemv_i8_slices(W, xsum32, x_scale, y, [&](const uint8_t* row, int s0, int s1) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int s = s0; s < s1; ++s) {
+      const int chunk = s / 4, n = s % 4;
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + chunk * 32));
+      const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * n), mask);
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones));
+    }
+    return hsum8(acc);
+  });
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i8_avx512(const Trit2Matrix& W,
+                                                                                          const int8_t* x,
+                                                                                          const int32_t* xsum32,
+                                                                                          float x_scale, float* y) {
+  const __m256i mask = _mm256_set1_epi8(3);
+  gemv_i8_slices(W, xsum32, x_scale, y, [&](const uint8_t* row, int s0, int s1) {
+    __m256i acc = _mm256_setzero_si256();
+    int s = s0;
+    // Whole chunks: one 32-byte load feeds four dot products.
+    for (; s % 4 == 0 && s + 4 <= s1; s += 4) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + (s / 4) * 32));
+      const __m256i* xv = reinterpret_cast<const __m256i*>(x + s * 32);
+      acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(v, mask), _mm256_loadu_si256(xv));
+      acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 2), mask), _mm256_loadu_si256(xv + 1));
+      acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), _mm256_loadu_si256(xv + 2));
+      acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 6), mask), _mm256_loadu_si256(xv + 3));
+    }
+    for (; s < s1; ++s) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + (s / 4) * 32));
+      const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
+      acc = _mm256_dpbusd_epi32(acc, q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32)));
+    }
+    return hsum8(acc);
+  });
+}
+
+__attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, const float* x, float* y) {
+  const size_t rb = trit2_row_bytes(W.cols);
+  const int nslices = (W.cols + 31) / 32;
+  const int g_slices = W.group > 0 ? W.group / 32 : nslices;
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < W.rows; ++r) {
+    const uint8_t* row = W.codes + r * rb;
+    float acc = 0.0f;
+    for (int s0 = 0; s0 < nslices; s0 += g_slices) {
+      const int s1 = std::min(nslices, s0 + g_slices);
+      __m256 a = _mm256_setzero_ps();
+      for (int s = s0; s < s1; ++s) {
+        const uint8_t* bytes = row + (s / 4) * 32;
+        const int shift = 2 * (s % 4);
+        for (int k = 0; k < 32; k += 8) {
+          const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + k));
+          __m256i q = _mm256_cvtepu8_epi32(b);
+          q = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(q, shift), _mm256_set1_epi32(3)), _mm256_set1_epi32(1));
+          a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + s * 32 + k), a);
+        }
+      }
+      __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_add_ss(h, _mm_movehdup_ps(h));
+      acc += group_scale(W, r, s0 * 32) * _mm_cvtss_f32(h);
+    }
+    y[r] = acc;
+  }
+}
+
+}  // namespace
+
+void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
+                   SimdLevel level) {
+  if (level == SimdLevel::AVX512) return gemv_i8_avx512(W, x8, xsum32, x_scale, y);
+  if (level == SimdLevel::AVX2) return gemv_i8_avx2(W, x8, xsum32, x_scale, y);
+  gemv_i8_scalar(W, x8, x_scale, y);
+}
+
+void trit2_gemv_f32(const Trit2Matrix& W, const float* x, float* y, SimdLevel level) {
+  if (level != SimdLevel::Scalar) return gemv_f32_avx2(W, x, y);
+  gemv_f32_scalar(W, x, y);
+}
+
+}  // namespace trit

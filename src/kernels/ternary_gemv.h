@@ -1,0 +1,36 @@
+// Products of trit2-packed ternary weights (layout in ternary_pack.h) with one activation vector:
+//   y[r] = sum over scale groups G of row r: scale(G) * sum_{c in G} t[r,c] * x[c]
+// Scales: group == kScaleTensor (scales[0]), kScaleRow (scales[r]), or g > 0 (scales[r*cols/g + c/g]).
+//
+// W1.58A8: x is int8 (per-token absmax, see quant.h) and the sums are exact integers, scaled once:
+//   y[r] = x_scale * sum_G scale(G) * S_G. The integer kernels use q = t + 1 in {0,1,2} as the
+//   unsigned operand of u8 x s8 dot products (AVX-512 VNNI vpdpbusd, AVX2 vpmaddubsw) and subtract
+//   sum(x) per group: sum t*x = sum q*x - sum x.
+// Weight-only: x is fp32 and the codes are widened to floats.
+// Each has a scalar reference; the SIMD version is picked once from the CPU's features.
+#pragma once
+#include <cstdint>
+
+namespace trit {
+
+enum class SimdLevel { Scalar, AVX2, AVX512 };
+SimdLevel detect_simd();
+const char* simd_name(SimdLevel s);
+
+struct Trit2Matrix {
+  const uint8_t* codes;   // rows * trit2_row_bytes(cols)
+  const float* scales;
+  int rows, cols, group;
+};
+
+// x8: int8 activations padded with zeros to a multiple of 128; xsum32[i] = sum of x8[32i .. 32i+31].
+void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
+                   SimdLevel level);
+// x: fp32 activations padded with zeros to a multiple of 128.
+void trit2_gemv_f32(const Trit2Matrix& W, const float* x, float* y, SimdLevel level);
+
+// Per-token int8 quantization for the products above; returns the scale 1/s (x ~= x8 / s).
+// x8 and xsum32 are padded to `padded_cols` (a multiple of 128).
+float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32);
+
+}  // namespace trit

@@ -1,0 +1,60 @@
+// Every SIMD level of the ternary products against the scalar reference, and the scalar reference
+// against a plain float product of the unpacked codes, on shapes that are not multiples of a chunk.
+#include <gtest/gtest.h>
+
+#include "kernels/quant.h"
+#include "kernels/ternary_gemv.h"
+#include "kernels/ternary_pack.h"
+#include "test_util.h"
+
+using namespace trit;
+
+namespace {
+struct Case {
+  int rows, cols, group;
+};
+}  // namespace
+
+TEST(TernaryGemv, AllLevelsMatchReferences) {
+  const SimdLevel best = detect_simd();
+  const Case cases[] = {{5, 96, kScaleTensor}, {7, 200, kScaleRow}, {3, 320, 32}, {9, 1000, kScaleRow},
+                        {4, 384, 64},          {6, 512, 128},       {2, 256, 256}, {33, 640, 32}};
+  for (const auto& cs : cases) {
+    Rng r(cs.rows * 131 + cs.cols);
+    std::vector<int8_t> codes(static_cast<size_t>(cs.rows) * cs.cols);
+    for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
+    std::vector<uint8_t> packed(cs.rows * trit2_row_bytes(cs.cols));
+    pack_trit2(codes.data(), cs.rows, cs.cols, packed.data());
+    std::vector<float> scales(ternary_scale_count(cs.rows, cs.cols, cs.group));
+    for (auto& s : scales) s = static_cast<float>(0.01 + r.uniform());
+    const Trit2Matrix W{packed.data(), scales.data(), cs.rows, cs.cols, cs.group};
+    const int padded = static_cast<int>(trit2_row_bytes(cs.cols) / 32 * 128);
+    auto x = test::random_vec(padded, cs.cols);
+    std::fill(x.begin() + cs.cols, x.end(), 0.0f);
+    std::vector<int8_t> x8(padded);
+    std::vector<int32_t> xs(padded / 32);
+    const float xscale = quantize_row_i8(x.data(), cs.cols, padded, x8.data(), xs.data());
+    // Plain float products of the unpacked weights.
+    const int g = cs.group == kScaleTensor ? cs.rows * cs.cols : cs.group == kScaleRow ? cs.cols : cs.group;
+    std::vector<float> ref8(cs.rows), reff(cs.rows);
+    for (int i = 0; i < cs.rows; ++i) {
+      double a8 = 0, af = 0;
+      for (int c = 0; c < cs.cols; ++c) {
+        const size_t k = static_cast<size_t>(i) * cs.cols + c;
+        const double w = codes[k] * static_cast<double>(scales[k / g]);
+        a8 += w * x8[c];
+        af += w * x[c];
+      }
+      ref8[i] = static_cast<float>(a8 * xscale);
+      reff[i] = static_cast<float>(af);
+    }
+    for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+      if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+      std::vector<float> y8(cs.rows), yf(cs.rows);
+      trit2_gemv_i8(W, x8.data(), xs.data(), xscale, y8.data(), lv);
+      trit2_gemv_f32(W, x.data(), yf.data(), lv);
+      EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols;
+      EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols;
+    }
+  }
+}
