@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
@@ -11,6 +13,17 @@
 namespace trit {
 
 SimdLevel detect_simd() {
+  // TRIT_SIMD=scalar|avx2|avx512 caps the level (for benchmarks and tests of each path).
+  const char* cap = std::getenv("TRIT_SIMD");
+  const SimdLevel limit = !cap ? SimdLevel::AVX512
+                          : std::strcmp(cap, "scalar") == 0 ? SimdLevel::Scalar
+                          : std::strcmp(cap, "avx2") == 0   ? SimdLevel::AVX2
+                                                            : SimdLevel::AVX512;
+  const SimdLevel hw = detect_simd_hw();
+  return static_cast<int>(hw) < static_cast<int>(limit) ? hw : limit;
+}
+
+SimdLevel detect_simd_hw() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512vnni"))

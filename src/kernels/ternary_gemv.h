@@ -14,7 +14,8 @@
 namespace trit {
 
 enum class SimdLevel { Scalar, AVX2, AVX512 };
-SimdLevel detect_simd();
+SimdLevel detect_simd();     // the CPU's best level, capped by $TRIT_SIMD
+SimdLevel detect_simd_hw();  // the CPU's best level
 const char* simd_name(SimdLevel s);
 
 struct Trit2Matrix {

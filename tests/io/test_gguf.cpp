@@ -13,6 +13,7 @@
 #include "io/model_file.h"
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
+#include "model_source.h"
 #include "test_util.h"
 #include "train/model.h"
 
@@ -34,19 +35,7 @@ Config small_config(int group, bool subln = false) {
   return c;
 }
 
-WeightSource model_source(const Model& m) {
-  WeightSource s;
-  const Config c = m.config();
-  s.ternary = [&m, c](const TensorInfo& t, int8_t* codes, float* scales) {
-    std::vector<float> wq(t.size());
-    ASSERT_TRUE(ternary_quantize(m.params.data() + t.offset, t.rows, t.cols, c.group_size, wq.data(), scales, codes));
-  };
-  s.dense = [&m](const TensorInfo& t, float* v) {
-    const float* src = t.kind == TensorKind::BitLinear ? m.effective_weight(t.offset) : m.params.data() + t.offset;
-    std::memcpy(v, src, t.size() * 4);
-  };
-  return s;
-}
+using test::model_source;
 
 // Wq of a BitLinear tensor decoded from the file, rows back in Hugging Face order.
 std::vector<float> decode_weight(const GgufFile& f, const TensorInfo& t, const Config& c) {

@@ -1,0 +1,67 @@
+// The inference engine: one token at a time over weights that stay where they are (the mapped
+// model file), a KV cache, and buffers allocated once (nothing is allocated per token).
+// Weights arrive as EngineWeights (io/model_loader builds them from a GGUF file), so this layer
+// does not parse files. RoPE uses llama.cpp's adjacent pairs (2i, 2i+1): model files store Q/K rows
+// in that order.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/dense_gemv.h"
+#include "kernels/rope.h"
+#include "kernels/ternary_gemv.h"
+#include "model/config.h"
+
+namespace trit {
+
+struct LinearWeight {
+  bool ternary = false;  // true: trit2 codes + scales; false: dense
+  Trit2Matrix t2{};
+  DenseMatrix dense{};
+  int rows() const { return ternary ? t2.rows : dense.rows; }
+  int cols() const { return ternary ? t2.cols : dense.cols; }
+};
+
+struct LayerWeights {
+  const float *attn_norm = nullptr, *ffn_norm = nullptr, *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;
+  LinearWeight wq, wk, wv, wo, wgate, wup, wdown;
+};
+
+struct EngineWeights {
+  Config config;
+  bool act_quant = false;  // W1.58A8: int8 per-token activations into every ternary product
+  DenseMatrix embd{}, head{};
+  const float* output_norm = nullptr;
+  std::vector<LayerWeights> layers;
+  std::shared_ptr<const void> keep_alive;  // owns the mapping the pointers point into
+  uint64_t bytes_per_token = 0;            // weight bytes one decode step reads
+};
+
+class Engine {
+ public:
+  Engine(EngineWeights w, int n_ctx);
+  const Config& config() const { return w_.config; }
+  int n_ctx() const { return n_ctx_; }
+  SimdLevel simd() const { return simd_; }
+  const EngineWeights& weights() const { return w_; }
+  // Runs token `token` at position `pos` (0-based, < n_ctx) and returns the logits [vocab].
+  const float* eval(int32_t token, int pos);
+  uint64_t kv_bytes_read(int pos) const;
+
+ private:
+  void linear(const LinearWeight& W, const float* x, float* y, bool quantized_input);
+  void quantize_input(const float* x, int cols);
+
+  EngineWeights w_;
+  int n_ctx_;
+  SimdLevel simd_;
+  RopeTable rope_;
+  std::vector<float> k_cache_, v_cache_;  // [L][n_ctx][KV*hd]
+  std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;
+  std::vector<int8_t> x8_;
+  std::vector<int32_t> xsum_;
+  float x8_scale_ = 1.0f;
+};
+
+}  // namespace trit
