@@ -17,6 +17,13 @@
 #include "kernels/gemm.h"
 #include "train/model.h"
 #include "train/optimizer.h"
+#include "infer/engine.h"
+#include "io/model_loader.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
 
 namespace trit::cli {
 
@@ -112,11 +119,110 @@ int bench_train(int argc, char** argv) {
   return 0;
 }
 
+double measure_read_bandwidth_gbs();
+
+// Read bandwidth of this machine now: a parallel sum over 1 GiB, best of 3. Runs in a child
+// process so that its buffer does not count in the peak resident memory reported for the model.
+double read_bandwidth_in_child() {
+  int fds[2];
+  TRIT_CHECK(pipe(fds) == 0, "trit bench: pipe failed");
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  TRIT_CHECK(pid >= 0, "trit bench: fork failed");
+  if (pid == 0) {
+    const double bw = measure_read_bandwidth_gbs();
+    (void)!write(fds[1], &bw, sizeof bw);
+    _exit(0);
+  }
+  double bw = 0;
+  (void)!read(fds[0], &bw, sizeof bw);
+  close(fds[0]);
+  close(fds[1]);
+  waitpid(pid, nullptr, 0);
+  return bw;
+}
+
+double measure_read_bandwidth_gbs() {
+  const size_t n = (1ULL << 30) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) buf[i] = i;
+  double best = 1e30;
+  uint64_t sink = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double t0 = now_seconds();
+    uint64_t s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (size_t i = 0; i < n; ++i) s += buf[i];
+    best = std::min(best, now_seconds() - t0);
+    sink += s;
+  }
+  if (sink == 42) std::printf(" ");
+  return static_cast<double>(n * sizeof(uint64_t)) / best / 1e9;
+}
+
+int bench_model(int argc, char** argv) {
+  Args a("trit bench", "Prefill and decode speed of a GGUF model, beside the machine's read bandwidth.",
+         {{"model", "FILE", "a .gguf model", "m"},
+          {"threads", "N", "threads (default: all cores)", "t"},
+          {"prompt", "N", "prefill tokens (default 512)", "p"},
+          {"n", "N", "decode tokens (default 128)", "n"},
+          {"json", "", "print one JSON object"}});
+  if (!a.parse(argc, argv)) return 0;
+  TRIT_CHECK(a.has("model"), "trit bench: -m MODEL is required");
+  set_threads(static_cast<int>(a.integer("threads", 0)));
+  const int np = static_cast<int>(a.integer("prompt", 512)), nd = static_cast<int>(a.integer("n", 128));
+  TRIT_CHECK(np > 0 && nd > 0, "trit bench: -p and -n must be positive");
+  const double bw = read_bandwidth_in_child();
+  LoadedModel lm = load_model_gguf(a.str("model"));
+  const Config c = lm.weights.config;
+  const int ctx = std::min(c.max_position_embeddings, np + nd);
+  TRIT_CHECK(np + nd <= c.max_position_embeddings, "trit bench: -p + -n = %d exceeds the model's context %d", np + nd,
+             c.max_position_embeddings);
+  Engine e(std::move(lm.weights), ctx);
+  Rng r(1);
+  const double t0 = now_seconds();
+  const float* logits = nullptr;
+  for (int i = 0; i < np; ++i) logits = e.eval(static_cast<int32_t>(r.below(c.vocab_size)), i);
+  const double t1 = now_seconds();
+  double kv = 0;
+  for (int i = 0; i < nd; ++i) {
+    const int32_t next = static_cast<int32_t>(std::max_element(logits, logits + c.vocab_size) - logits);
+    kv += static_cast<double>(e.kv_bytes_read(np + i));
+    logits = e.eval(next, np + i);
+  }
+  const double t2 = now_seconds();
+  const double prefill = np / (t1 - t0), decode = nd / (t2 - t1);
+  const double bytes_tok = static_cast<double>(e.weights().bytes_per_token) + kv / nd;
+  const double gbs = bytes_tok * decode / 1e9;
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  const double rss_mb = ru.ru_maxrss / 1024.0;
+  if (a.flag("json")) {
+    std::printf("{\"model\":\"%s\",\"threads\":%d,\"simd\":\"%s\",\"prefill_tokens\":%d,\"decode_tokens\":%d,"
+                "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"decode_bytes_per_token\":%.0f,\"decode_gb_s\":%.3f,"
+                "\"read_bw_gb_s\":%.3f,\"fraction_of_bw\":%.3f,\"peak_rss_mb\":%.1f}\n",
+                a.str("model").c_str(), num_threads(), simd_name(e.simd()), np, nd, prefill, decode, bytes_tok, gbs, bw,
+                gbs / bw, rss_mb);
+    return 0;
+  }
+  std::printf("model %s: %d layers, hidden %d, %s kernels, %d threads\n", a.str("model").c_str(), c.num_hidden_layers,
+              c.hidden_size, simd_name(e.simd()), num_threads());
+  std::printf("prefill (pp%d): %.1f tokens/s (one token at a time)\n", np, prefill);
+  std::printf("decode  (tg%d): %.1f tokens/s, %.2f MB/token, %.2f GB/s = %.0f%% of the %.2f GB/s read bandwidth "
+              "measured now\n", nd, decode, bytes_tok / 1e6, gbs, 100.0 * gbs / bw, bw);
+  std::printf("peak resident memory: %.1f MB\n", rss_mb);
+  return 0;
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   if (argc >= 2 && !std::strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
-  std::printf("usage: trit bench train (--preset NAME | --config FILE) [--batch B] [--seq T] [--threads N] [--json]\n");
+  if (argc >= 2 && argv[1][0] == '-' && std::strcmp(argv[1], "--help") && std::strcmp(argv[1], "-h"))
+    return bench_model(argc, argv);
+  std::printf("usage: trit bench train (--preset NAME | --config FILE) [--batch B] [--seq T] [--threads N] [--json]\n"
+              "       trit bench -m MODEL.gguf [-t T] [-p 512] [-n 128] [--json]\n");
   return argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) ? 0 : 2;
 }
 

@@ -9,14 +9,17 @@
 #include "core/threads.h"
 #include "infer/sampler.h"
 #include "io/tokenizer.h"
+#include "core/file.h"
+#include "infer/engine.h"
+#include "io/model_loader.h"
 #include "train/checkpoint.h"
 #include "train/model.h"
 
 namespace trit::cli {
 
 int cmd_generate(int argc, char** argv) {
-  Args a("trit generate", "Generate text from a model checkpoint.",
-         {{"model", "FILE", "checkpoint (.trit)", "m"},
+  Args a("trit generate", "Generate text from a GGUF model (trit pack) or a training checkpoint.",
+         {{"model", "FILE", "model .gguf or checkpoint .trit", "m"},
           {"prompt", "TEXT", "prompt", "p"},
           {"n", "N", "tokens to generate (default 128)", "n"},
           {"temp", "X", "temperature, 0 = greedy (default 0.8)"},
@@ -31,12 +34,47 @@ int cmd_generate(int argc, char** argv) {
   TRIT_CHECK(a.has("model"), "trit generate: -m CHECKPOINT is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
   const std::string path = a.str("model");
-  Checkpoint ck = load_checkpoint(path, false);
-  Tokenizer tok = Tokenizer::from_bytes(ck.tokenizer, "checkpoint '" + path + "'");
-  const int ctx = std::min(ck.config.max_position_embeddings, 1024);
-  Model model(ck.config, 1, ctx);
-  model.params = std::move(ck.params);
-  model.quantize_weights(ck.state.value("step", 0L));
+  // A GGUF model runs on the engine (KV cache, packed weights); a checkpoint through the training
+  // forward pass, recomputing the window for every token.
+  const bool gguf = read_file_prefix(path, 4) == "GGUF";
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokp;
+  Config cfg;
+  int ctx;
+  if (gguf) {
+    LoadedModel lm = load_model_gguf(path);
+    TRIT_CHECK(!lm.tokenizer_spm.empty(), "model '%s' carries no SentencePiece tokenizer (trit.tokenizer.spm)",
+               path.c_str());
+    tokp = std::make_unique<Tokenizer>(Tokenizer::from_bytes(lm.tokenizer_spm, "model '" + path + "'"));
+    cfg = lm.weights.config;
+    ctx = std::min(cfg.max_position_embeddings, 4096);
+    engine = std::make_unique<Engine>(std::move(lm.weights), ctx);
+  } else {
+    Checkpoint ck = load_checkpoint(path, false);
+    tokp = std::make_unique<Tokenizer>(Tokenizer::from_bytes(ck.tokenizer, "checkpoint '" + path + "'"));
+    cfg = ck.config;
+    ctx = std::min(cfg.max_position_embeddings, 1024);
+    model = std::make_unique<Model>(ck.config, 1, ctx);
+    model->params = std::move(ck.params);
+    model->quantize_weights(ck.state.value("step", 0L));
+  }
+  const Tokenizer& tok = *tokp;
+  int engine_pos = 0;  // tokens already in the engine's cache
+  std::vector<int32_t> window;
+  auto next_logits = [&](const std::vector<uint32_t>& ids) -> const float* {
+    if (engine) {
+      TRIT_CHECK(ids.size() <= static_cast<size_t>(ctx), "the context of %d tokens is full", ctx);
+      const float* l = nullptr;
+      for (; engine_pos < static_cast<int>(ids.size()); ++engine_pos) l = engine->eval(ids[engine_pos], engine_pos);
+      return l;
+    }
+    const size_t start = ids.size() > static_cast<size_t>(ctx) ? ids.size() - ctx : 0;
+    window.assign(ids.begin() + start, ids.end());
+    const int T = static_cast<int>(window.size());
+    model->forward(window.data(), nullptr, 1, T);
+    return model->logits() + static_cast<size_t>(T - 1) * cfg.vocab_size;
+  };
 
   SamplerParams sp;
   sp.temperature = static_cast<float>(a.number("temp", 0.8));
@@ -64,14 +102,9 @@ int cmd_generate(int argc, char** argv) {
   std::printf("%s", prompt.c_str());
   std::fflush(stdout);
   std::string shown = tok.decode(std::vector<uint32_t>(ids.begin() + text_from, ids.end()));
-  std::vector<int32_t> window;
   for (long i = 0; i < n; ++i) {
-    const size_t start = ids.size() > static_cast<size_t>(ctx) ? ids.size() - ctx : 0;
-    window.assign(ids.begin() + start, ids.end());
-    const int T = static_cast<int>(window.size());
-    model.forward(window.data(), nullptr, 1, T);
-    const uint32_t next = sampler.sample(model.logits() + static_cast<size_t>(T - 1) * ck.config.vocab_size,
-                                         ck.config.vocab_size, ids);
+    if (engine && ids.size() >= static_cast<size_t>(ctx)) break;
+    const uint32_t next = sampler.sample(next_logits(ids), cfg.vocab_size, ids);
     if (static_cast<int>(next) == tok.eos_id()) break;
     ids.push_back(next);
     const std::string text = tok.decode(std::vector<uint32_t>(ids.begin() + text_from, ids.end()));

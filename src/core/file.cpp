@@ -37,6 +37,16 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+std::string read_file_prefix(const std::string& path, size_t n) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  TRIT_CHECK(fd >= 0, "cannot open '%s': %s", path.c_str(), std::strerror(errno));
+  std::string out(n, '\0');
+  const ssize_t r = ::read(fd, out.data(), n);
+  ::close(fd);
+  out.resize(r > 0 ? static_cast<size_t>(r) : 0);
+  return out;
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;

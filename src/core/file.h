@@ -9,6 +9,8 @@
 namespace trit {
 
 std::string read_file(const std::string& path);
+// The first n bytes (fewer if the file is shorter).
+std::string read_file_prefix(const std::string& path, size_t n);
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 // Creates the directory (and parents). Fails with a clear message if `path` exists as a file.

@@ -118,6 +118,28 @@ TEST_F(Cli, PackInfoAndInit) {
   expect_failure("info " + dir("notgguf"), "too short");
 }
 
+TEST_F(Cli, PackedModelGeneratesWhatTheCheckpointGenerates) {
+  // A trained checkpoint and its packed GGUF give the same 200-token greedy text.
+  const std::string run = dir("run-greedy");
+  auto r = run_trit(std::string(kTrain) + "--data " + dir("data") + " --out " + run + " --steps 30 --eval-every 0");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string ck = run + "/ckpt-00000030.trit";
+  for (const char* wt : {"trit2", "bf16"}) {
+    r = run_trit("pack " + ck + " -o " + dir(std::string("g-") + wt + ".gguf") + " --type " + wt + " --embd-type f32");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  const std::string args = " -p 'the union' -n 200 --temp 0 --repeat-penalty 1 --threads 2";
+  const auto from_ckpt = run_trit("generate -m " + ck + args);
+  const auto from_gguf = run_trit("generate -m " + dir("g-trit2.gguf") + args);
+  ASSERT_EQ(from_ckpt.exit_code, 0) << from_ckpt.output;
+  ASSERT_EQ(from_gguf.exit_code, 0) << from_gguf.output;
+  EXPECT_GT(from_ckpt.output.size(), 100u);
+  EXPECT_EQ(from_gguf.output, from_ckpt.output);
+  // The bf16 file holds the same ternary weights (scale * {-1,0,1}) rounded to bf16: it runs too.
+  const auto from_bf16 = run_trit("generate -m " + dir("g-bf16.gguf") + args);
+  EXPECT_EQ(from_bf16.exit_code, 0) << from_bf16.output;
+}
+
 TEST_F(Cli, EveryCommandHasHelp) {
   for (const char* c : {"tokenizer train", "data", "train", "eval", "generate", "bench train", "pack", "init", "info"}) {
     auto r = run_trit(std::string(c) + " --help");
