@@ -47,5 +47,6 @@ int cmd_eval(int argc, char** argv);
 int cmd_pack(int argc, char** argv);
 int cmd_init(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
 
 }  // namespace trit::cli

@@ -2,6 +2,7 @@
 // non-zero exit, and nothing the user had overwritten.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -135,13 +136,19 @@ TEST_F(Cli, PackedModelGeneratesWhatTheCheckpointGenerates) {
   ASSERT_EQ(from_gguf.exit_code, 0) << from_gguf.output;
   EXPECT_GT(from_ckpt.output.size(), 100u);
   EXPECT_EQ(from_gguf.output, from_ckpt.output);
+  // chat: two messages on standard input, two replies, then end of input.
+  const auto chat = test::run_shell("printf 'hello\\nthe union\\n' | " + std::string(TRIT_BINARY) + " chat -m " +
+                                    dir("g-trit2.gguf") + " -n 12 --seed 3 --threads 2");
+  EXPECT_EQ(chat.exit_code, 0) << chat.output;
+  EXPECT_GE(std::count(chat.output.begin(), chat.output.end(), '\n'), 2) << chat.output;
   // The bf16 file holds the same ternary weights (scale * {-1,0,1}) rounded to bf16: it runs too.
   const auto from_bf16 = run_trit("generate -m " + dir("g-bf16.gguf") + args);
   EXPECT_EQ(from_bf16.exit_code, 0) << from_bf16.output;
 }
 
 TEST_F(Cli, EveryCommandHasHelp) {
-  for (const char* c : {"tokenizer train", "data", "train", "eval", "generate", "bench train", "pack", "init", "info"}) {
+  for (const char* c :
+       {"tokenizer train", "data", "train", "eval", "generate", "chat", "bench train", "pack", "init", "info"}) {
     auto r = run_trit(std::string(c) + " --help");
     EXPECT_EQ(r.exit_code, 0) << c << r.output;
     EXPECT_NE(r.output.find("usage:"), std::string::npos) << c;
