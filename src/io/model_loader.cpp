@@ -129,9 +129,14 @@ LoadedModel load_model_gguf(const std::string& path) {
       lw.t2 = Trit2Matrix{f.data(t), reinterpret_cast<const float*>(f.data(*s)), rows, cols, group};
       return lw;
     }
+    if (t.type == TensorType::TQ2_0) {  // llama.cpp's 2-bit blocks: the trit2 kernels with inline scales
+      lw.ternary = true;
+      lw.t2 = Trit2Matrix{f.data(t), nullptr, rows, cols, 256, true};
+      return lw;
+    }
     TRIT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16,
-               "model '%s': %s is %s; the engine runs TRIT2, F32, F16 and BF16 linear weights (repack with "
-               "`trit pack --type trit2`)", p, name.c_str(), tensor_type_name(t.type));
+               "model '%s': %s is %s; the engine runs TRIT2, TQ2_0, F32, F16 and BF16 linear weights (repack "
+               "with `trit pack --type trit2`)", p, name.c_str(), tensor_type_name(t.type));
     lw.dense = dense(t);
     return lw;
   };

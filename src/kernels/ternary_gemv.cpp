@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/half.h"
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
 
@@ -52,22 +53,39 @@ float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int
 
 namespace {
 
+inline size_t row_bytes(const Trit2Matrix& W) { return W.tq2_0 ? tq2_0_row_bytes(W.cols) : trit2_row_bytes(W.cols); }
+
+// The 32 bytes of 128-weight chunk k of a row.
+inline const uint8_t* chunk_ptr(const Trit2Matrix& W, const uint8_t* row, int k) {
+  return W.tq2_0 ? row + static_cast<size_t>(k >> 1) * kTQ2Bytes + (k & 1) * 32 : row + static_cast<size_t>(k) * 32;
+}
+
 inline float group_scale(const Trit2Matrix& W, int r, int c) {
+  if (W.tq2_0) {
+    const uint8_t* d = W.codes + r * row_bytes(W) + static_cast<size_t>(c / kTQBlock) * kTQ2Bytes + 64;
+    return f16_to_f32(static_cast<uint16_t>(d[0] | d[1] << 8));
+  }
   if (W.group == kScaleTensor) return W.scales[0];
   if (W.group == kScaleRow) return W.scales[r];
   return W.scales[static_cast<size_t>(r) * (W.cols / W.group) + c / W.group];
 }
 
 // Scalar references: decode every code, multiply, add per group.
+inline int code_at(const Trit2Matrix& W, const uint8_t* row, int c) {
+  return ((chunk_ptr(W, row, c / kTrit2Chunk)[c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
+}
+
+inline int group_len(const Trit2Matrix& W) { return W.tq2_0 ? kTQBlock : W.group > 0 ? W.group : W.cols; }
+
 void gemv_i8_scalar(const Trit2Matrix& W, const int8_t* x, float x_scale, float* y) {
-  const size_t rb = trit2_row_bytes(W.cols);
+  const size_t rb = row_bytes(W);
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
     double acc = 0.0;
     int64_t part = 0;
-    const int g = W.group > 0 ? W.group : W.cols;
+    const int g = group_len(W);
     for (int c = 0; c < W.cols; ++c) {
-      const int t = ((row[(c / kTrit2Chunk) * 32 + c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
+      const int t = code_at(W, row, c);
       part += t * x[c];
       if ((c + 1) % g == 0 || c + 1 == W.cols) {
         acc += static_cast<double>(group_scale(W, r, c)) * static_cast<double>(part);
@@ -79,13 +97,13 @@ void gemv_i8_scalar(const Trit2Matrix& W, const int8_t* x, float x_scale, float*
 }
 
 void gemv_f32_scalar(const Trit2Matrix& W, const float* x, float* y) {
-  const size_t rb = trit2_row_bytes(W.cols);
+  const size_t rb = row_bytes(W);
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
     float acc = 0.0f, part = 0.0f;
-    const int g = W.group > 0 ? W.group : W.cols;
+    const int g = group_len(W);
     for (int c = 0; c < W.cols; ++c) {
-      const int t = ((row[(c / kTrit2Chunk) * 32 + c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
+      const int t = code_at(W, row, c);
       part += static_cast<float>(t) * x[c];
       if ((c + 1) % g == 0 || c + 1 == W.cols) {
         acc += group_scale(W, r, c) * part;
@@ -108,9 +126,9 @@ __attribute__((target("avx2"))) inline int32_t hsum8(__m256i v) {
 // group ends. Groups are multiples of 32, so a slice never straddles two groups.
 template <typename Dot>
 inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_scale, float* y, Dot dot) {
-  const size_t rb = trit2_row_bytes(W.cols);
+  const size_t rb = row_bytes(W);
   const int nslices = (W.cols + 31) / 32;  // slices past the last column hold only padding
-  const int g_slices = W.group > 0 ? W.group / 32 : nslices;
+  const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
@@ -133,7 +151,7 @@ __attribute__((target("avx2,fma"))) void gemv_i8_avx2(const Trit2Matrix& W, cons
     __m256i acc = _mm256_setzero_si256();
     for (int s = s0; s < s1; ++s) {
       const int chunk = s / 4, n = s % 4;
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + chunk * 32));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, chunk)));
       const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * n), mask);
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones));
@@ -152,7 +170,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
     int s = s0;
     // Whole chunks: one 32-byte load feeds four dot products.
     for (; s % 4 == 0 && s + 4 <= s1; s += 4) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + (s / 4) * 32));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
       const __m256i* xv = reinterpret_cast<const __m256i*>(x + s * 32);
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(v, mask), _mm256_loadu_si256(xv));
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 2), mask), _mm256_loadu_si256(xv + 1));
@@ -160,7 +178,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 6), mask), _mm256_loadu_si256(xv + 3));
     }
     for (; s < s1; ++s) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + (s / 4) * 32));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
       const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
       acc = _mm256_dpbusd_epi32(acc, q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32)));
     }
@@ -169,9 +187,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
 }
 
 __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, const float* x, float* y) {
-  const size_t rb = trit2_row_bytes(W.cols);
+  const size_t rb = row_bytes(W);
   const int nslices = (W.cols + 31) / 32;
-  const int g_slices = W.group > 0 ? W.group / 32 : nslices;
+  const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
@@ -180,7 +198,7 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
       const int s1 = std::min(nslices, s0 + g_slices);
       __m256 a = _mm256_setzero_ps();
       for (int s = s0; s < s1; ++s) {
-        const uint8_t* bytes = row + (s / 4) * 32;
+        const uint8_t* bytes = chunk_ptr(W, row, s / 4);
         const int shift = 2 * (s % 4);
         for (int k = 0; k < 32; k += 8) {
           const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + k));

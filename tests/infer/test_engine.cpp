@@ -58,6 +58,9 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
   PackOptions opt;
   opt.weight_type = v.wtype;
   opt.embd_type = TensorType::F32;
+  // TQ2_0 holds fp16 scales: the file's weights differ from training's by at most 2^-11 relative.
+  const bool rounded = v.wtype == TensorType::TQ2_0;
+  opt.round_scales_fp16 = rounded;
   write_model_gguf(tmp / "m.gguf", c, test::model_source(m), nullptr, opt);
   LoadedModel lm = load_model_gguf(tmp / "m.gguf");
   Engine e(std::move(lm.weights), c.max_position_embeddings);
@@ -77,9 +80,9 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
     const float* le = e.eval(toks[pos], pos);
     const float* lt = m.logits() + static_cast<size_t>(pos) * c.vocab_size;
     errs.push_back(test::rel_max_error(le, lt, c.vocab_size));
-    EXPECT_LE(errs.back(), a8 ? 5e-2 : 1e-3) << v.name << " position " << pos;
+    EXPECT_LE(errs.back(), a8 ? 5e-2 : rounded ? 3e-3 : 1e-3) << v.name << " position " << pos;
   }
-  if (a8) return;
+  if (a8 || rounded) return;
 
   // Greedy: the training model recomputes the whole window each token; the engine uses its cache.
   std::vector<int32_t> seq = {1, 5, 9};
@@ -105,5 +108,6 @@ INSTANTIATE_TEST_SUITE_P(
                               TensorType::TRIT2},
                       Variant{"a8_subln_relu2_tied", Precision::Ternary, 128, 8, true, true, "relu2",
                               TensorType::TRIT2},
-                      Variant{"fp_f32", Precision::FP, 0, 8, false, false, "silu", TensorType::F32}),
+                      Variant{"fp_f32", Precision::FP, 0, 8, false, false, "silu", TensorType::F32},
+                      Variant{"wo_tq2_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ2_0}),
     [](const auto& info) { return std::string(info.param.name); });

@@ -2,6 +2,7 @@
 // against a plain float product of the unpacked codes, on shapes that are not multiples of a chunk.
 #include <gtest/gtest.h>
 
+#include "core/half.h"
 #include "kernels/quant.h"
 #include "kernels/ternary_gemv.h"
 #include "kernels/ternary_pack.h"
@@ -14,6 +15,42 @@ struct Case {
   int rows, cols, group;
 };
 }  // namespace
+
+TEST(TernaryGemv, TQ2_0BlocksMatchFloatProduct) {
+  const SimdLevel best = detect_simd();
+  const int rows = 6, cols = 768;
+  Rng r(8);
+  std::vector<int8_t> codes(rows * cols);
+  for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
+  std::vector<uint16_t> d(rows * cols / 256);
+  for (auto& h : d) h = f32_to_f16(static_cast<float>(0.01 + r.uniform()));
+  std::vector<uint8_t> packed(rows * tq2_0_row_bytes(cols));
+  pack_tq2_0(codes.data(), d.data(), rows, cols, packed.data());
+  const Trit2Matrix W{packed.data(), nullptr, rows, cols, 256, true};
+  auto x = test::random_vec(cols, 4);
+  std::vector<int8_t> x8(cols);
+  std::vector<int32_t> xs(cols / 32);
+  const float xscale = quantize_row_i8(x.data(), cols, cols, x8.data(), xs.data());
+  std::vector<float> ref8(rows), reff(rows);
+  for (int i = 0; i < rows; ++i) {
+    double a8 = 0, af = 0;
+    for (int c = 0; c < cols; ++c) {
+      const double w = codes[i * cols + c] * static_cast<double>(f16_to_f32(d[(i * cols + c) / 256]));
+      a8 += w * x8[c];
+      af += w * x[c];
+    }
+    ref8[i] = static_cast<float>(a8 * xscale);
+    reff[i] = static_cast<float>(af);
+  }
+  for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+    if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+    std::vector<float> y8(rows), yf(rows);
+    trit2_gemv_i8(W, x8.data(), xs.data(), xscale, y8.data(), lv);
+    trit2_gemv_f32(W, x.data(), yf.data(), lv);
+    EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), rows), 1e-5) << simd_name(lv);
+    EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), rows), 1e-5) << simd_name(lv);
+  }
+}
 
 TEST(TernaryGemv, AllLevelsMatchReferences) {
   const SimdLevel best = detect_simd();
