@@ -55,10 +55,11 @@ int cmd_chat(int argc, char** argv) {
     std::vector<uint32_t> t = tok.encode(text);
     if (bos && tok.bos_id() >= 0) t.insert(t.begin(), static_cast<uint32_t>(tok.bos_id()));
     TRIT_CHECK(pos + static_cast<int>(t.size()) < ctx, "the conversation no longer fits the context of %d tokens", ctx);
-    for (uint32_t id : t) {
-      ids.push_back(id);
-      logits = engine.eval(static_cast<int32_t>(id), pos++);
-    }
+    if (t.empty()) return;
+    std::vector<int32_t> batch(t.begin(), t.end());
+    logits = engine.eval_batch(batch.data(), static_cast<int>(batch.size()), pos);
+    pos += static_cast<int>(batch.size());
+    ids.insert(ids.end(), t.begin(), t.end());
   };
   feed(a.has("system") ? a.str("system") + "\n\n" : "", true);
   std::string line;

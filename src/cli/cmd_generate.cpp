@@ -65,8 +65,9 @@ int cmd_generate(int argc, char** argv) {
   auto next_logits = [&](const std::vector<uint32_t>& ids) -> const float* {
     if (engine) {
       TRIT_CHECK(ids.size() <= static_cast<size_t>(ctx), "the context of %d tokens is full", ctx);
-      const float* l = nullptr;
-      for (; engine_pos < static_cast<int>(ids.size()); ++engine_pos) l = engine->eval(ids[engine_pos], engine_pos);
+      std::vector<int32_t> fresh(ids.begin() + engine_pos, ids.end());
+      const float* l = engine->eval_batch(fresh.data(), static_cast<int>(fresh.size()), engine_pos);
+      engine_pos = static_cast<int>(ids.size());
       return l;
     }
     const size_t start = ids.size() > static_cast<size_t>(ctx) ? ids.size() - ctx : 0;

@@ -10,42 +10,53 @@
 
 namespace trit {
 
-Engine::Engine(EngineWeights w, int n_ctx) : w_(std::move(w)), n_ctx_(n_ctx), simd_(detect_simd()) {
+Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
+    : w_(std::move(w)), n_ctx_(n_ctx), max_batch_(max_batch), simd_(detect_simd()) {
   const Config& c = w_.config;
   TRIT_CHECK(n_ctx > 0 && n_ctx <= c.max_position_embeddings, "context %d must be in 1..%d", n_ctx,
              c.max_position_embeddings);
+  TRIT_CHECK(max_batch > 0, "batch must be positive");
   const int C = c.hidden_size, F = c.intermediate_size, hd = c.head_dim();
   const int H = c.num_attention_heads, KV = c.num_key_value_heads;
   rope_.init(hd, n_ctx, c.rope_theta);
   k_cache_.assign(static_cast<size_t>(c.num_hidden_layers) * n_ctx * KV * hd, 0.0f);
   v_cache_.assign(k_cache_.size(), 0.0f);
   const int widest = std::max({C, F, H * hd});
-  const int padded = (widest + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
-  x_.assign(C, 0.0f);
-  xb_.assign(padded, 0.0f);
-  xb2_.assign(padded, 0.0f);
-  q_.assign(H * hd, 0.0f);
-  k_.assign(KV * hd, 0.0f);
-  v_.assign(KV * hd, 0.0f);
-  att_.assign(padded, 0.0f);
-  scores_.assign(static_cast<size_t>(H) * n_ctx, 0.0f);
-  hb_.assign(padded, 0.0f);
-  hb2_.assign(F, 0.0f);
+  stride_ = (widest + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
+  const size_t rows = static_cast<size_t>(max_batch) * stride_;
+  x_.assign(rows, 0.0f);
+  xb_.assign(rows, 0.0f);
+  xb2_.assign(rows, 0.0f);
+  q_.assign(rows, 0.0f);
+  k_.assign(rows, 0.0f);
+  v_.assign(rows, 0.0f);
+  att_.assign(rows, 0.0f);
+  scores_.assign(static_cast<size_t>(max_batch) * H * n_ctx, 0.0f);
+  hb_.assign(rows, 0.0f);
+  hb2_.assign(rows, 0.0f);
   logits_.assign(c.vocab_size, 0.0f);
-  x8_.assign(padded, 0);
-  xsum_.assign(padded / 32, 0);
+  x8_.assign(rows, 0);
+  xsum_.assign(rows / 32, 0);
+  x8_scale_.assign(max_batch, 1.0f);
 }
 
-void Engine::quantize_input(const float* x, int cols) {
+void Engine::quantize_input(int n, const float* x, int cols) {
   const int padded = (cols + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
-  x8_scale_ = quantize_row_i8(x, cols, padded, x8_.data(), xsum_.data());
+  for (int j = 0; j < n; ++j)
+    x8_scale_[j] = quantize_row_i8(x + static_cast<size_t>(j) * stride_, cols, padded,
+                                   x8_.data() + static_cast<size_t>(j) * stride_,
+                                   xsum_.data() + static_cast<size_t>(j) * (stride_ / 32));
 }
 
-// x must be padded with zeros to a multiple of 128 (the engine's buffers are).
-void Engine::linear(const LinearWeight& W, const float* x, float* y, bool quantized_input) {
-  if (!W.ternary) return dense_gemv(W.dense, x, y, simd_);
-  if (quantized_input) return trit2_gemv_i8(W.t2, x8_.data(), xsum_.data(), x8_scale_, y, simd_);
-  trit2_gemv_f32(W.t2, x, y, simd_);
+void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input) {
+  if (W.ternary && quantized_input)
+    return trit2_gemm_i8(W.t2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), y, simd_);
+  for (int j = 0; j < n; ++j) {
+    const float* xr = x + static_cast<size_t>(j) * stride_;
+    float* yr = y + static_cast<size_t>(j) * stride_;
+    if (W.ternary) trit2_gemv_f32(W.t2, xr, yr, simd_);
+    else dense_gemv(W.dense, xr, yr, simd_);
+  }
 }
 
 uint64_t Engine::kv_bytes_read(int pos) const {
@@ -53,101 +64,137 @@ uint64_t Engine::kv_bytes_read(int pos) const {
   return static_cast<uint64_t>(c.num_hidden_layers) * (pos + 1) * c.num_key_value_heads * c.head_dim() * 4 * 2;
 }
 
-const float* Engine::eval(int32_t token, int pos) {
+const float* Engine::eval_batch(const int32_t* tokens, int n, int pos) {
+  TRIT_CHECK(n > 0, "nothing to evaluate");
+  const float* l = nullptr;
+  for (int i = 0; i < n; i += max_batch_) l = eval_chunk(tokens + i, std::min(max_batch_, n - i), pos + i);
+  return l;
+}
+
+// Activation rows are stride_ floats apart: row j of X is x_[j*stride_ ...].
+const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
   const Config& c = w_.config;
-  TRIT_CHECK(token >= 0 && token < c.vocab_size, "token id %d is outside the vocabulary of %d", token, c.vocab_size);
-  TRIT_CHECK(pos >= 0 && pos < n_ctx_, "position %d is outside the context of %d", pos, n_ctx_);
+  for (int j = 0; j < n; ++j)
+    TRIT_CHECK(tokens[j] >= 0 && tokens[j] < c.vocab_size, "token id %d is outside the vocabulary of %d", tokens[j],
+               c.vocab_size);
+  TRIT_CHECK(pos >= 0 && pos + n <= n_ctx_, "position %d is outside the context of %d", pos + n - 1, n_ctx_);
   const int C = c.hidden_size, F = c.intermediate_size, hd = c.head_dim();
   const int H = c.num_attention_heads, KV = c.num_key_value_heads, A = H * hd, group = H / KV;
+  const int S = stride_;
   const float eps = c.rms_norm_eps;
   const bool aq = w_.act_quant;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   float rstd;
+  auto rows_norm = [&](const float* in, const float* wgt, float* out, int cols) {
+    for (int j = 0; j < n; ++j)
+      rmsnorm_forward(in + static_cast<size_t>(j) * S, wgt, out + static_cast<size_t>(j) * S, &rstd, 1, cols, eps);
+  };
 
-  dense_row(w_.embd, token, x_.data());
+  for (int j = 0; j < n; ++j) dense_row(w_.embd, tokens[j], x_.data() + static_cast<size_t>(j) * S);
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
-    rmsnorm_forward(x_.data(), L.attn_norm, xb_.data(), &rstd, 1, C, eps);
-    if (aq) quantize_input(xb_.data(), C);
-    linear(L.wq, xb_.data(), q_.data(), aq);
-    linear(L.wk, xb_.data(), k_.data(), aq);
-    linear(L.wv, xb_.data(), v_.data(), aq);
-    // RoPE on adjacent pairs.
-    const float* cs = rope_.cos.data() + static_cast<size_t>(pos) * (hd / 2);
-    const float* sn = rope_.sin.data() + static_cast<size_t>(pos) * (hd / 2);
-    auto rotate = [&](float* v, int heads) {
-      for (int h = 0; h < heads; ++h)
-        for (int i = 0; i < hd / 2; ++i) {
-          float* p = v + h * hd + 2 * i;
-          const float a = p[0], b = p[1];
-          p[0] = a * cs[i] - b * sn[i];
-          p[1] = b * cs[i] + a * sn[i];
-        }
-    };
-    rotate(q_.data(), H);
-    rotate(k_.data(), KV);
+    rows_norm(x_.data(), L.attn_norm, xb_.data(), C);
+    if (aq) quantize_input(n, xb_.data(), C);
+    linear(L.wq, n, xb_.data(), q_.data(), aq);
+    linear(L.wk, n, xb_.data(), k_.data(), aq);
+    linear(L.wv, n, xb_.data(), v_.data(), aq);
     float* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
-    std::memcpy(kc + static_cast<size_t>(pos) * KV * hd, k_.data(), sizeof(float) * KV * hd);
-    std::memcpy(vc + static_cast<size_t>(pos) * KV * hd, v_.data(), sizeof(float) * KV * hd);
-#pragma omp parallel for schedule(static)
-    for (int h = 0; h < H; ++h) {
-      const int g = h / group;
-      const float* q = q_.data() + h * hd;
-      float* sc = scores_.data() + static_cast<size_t>(h) * n_ctx_;
-      float mx = -INFINITY;
-      for (int t = 0; t <= pos; ++t) {
-        const float* k = kc + (static_cast<size_t>(t) * KV + g) * hd;
-        float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-        for (int i = 0; i < hd; ++i) d += q[i] * k[i];
-        sc[t] = d * scale;
-        mx = std::max(mx, sc[t]);
-      }
-      float sum = 0.0f;
-      for (int t = 0; t <= pos; ++t) {
-        sc[t] = std::exp(sc[t] - mx);
-        sum += sc[t];
-      }
-      float* o = att_.data() + h * hd;
-      std::fill(o, o + hd, 0.0f);
-      const float inv = 1.0f / sum;
-      for (int t = 0; t <= pos; ++t) {
-        const float p = sc[t] * inv;
-        const float* v = vc + (static_cast<size_t>(t) * KV + g) * hd;
-#pragma omp simd
-        for (int i = 0; i < hd; ++i) o[i] += p * v[i];
-      }
+    // y rows of linear() are W.rows wide when batched through trit2_gemm_i8, stride_ otherwise.
+    const bool packed_rows = aq;
+    auto qrow = [&](std::vector<float>& buf, int j, int width) {
+      return buf.data() + static_cast<size_t>(j) * (packed_rows && L.wq.ternary ? width : S);
+    };
+    for (int j = 0; j < n; ++j) {
+      const int p = pos + j;
+      const float* cs = rope_.cos.data() + static_cast<size_t>(p) * (hd / 2);
+      const float* sn = rope_.sin.data() + static_cast<size_t>(p) * (hd / 2);
+      auto rotate = [&](float* v, int heads) {
+        for (int h = 0; h < heads; ++h)
+          for (int i = 0; i < hd / 2; ++i) {
+            float* e = v + h * hd + 2 * i;
+            const float a = e[0], b = e[1];
+            e[0] = a * cs[i] - b * sn[i];
+            e[1] = b * cs[i] + a * sn[i];
+          }
+      };
+      rotate(qrow(q_, j, A), H);
+      float* kj = qrow(k_, j, KV * hd);
+      rotate(kj, KV);
+      std::memcpy(kc + static_cast<size_t>(p) * KV * hd, kj, sizeof(float) * KV * hd);
+      std::memcpy(vc + static_cast<size_t>(p) * KV * hd, qrow(v_, j, KV * hd), sizeof(float) * KV * hd);
     }
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int j = 0; j < n; ++j)
+      for (int h = 0; h < H; ++h) {
+        const int p = pos + j, g = h / group;
+        const float* q = qrow(q_, j, A) + h * hd;
+        float* sc = scores_.data() + (static_cast<size_t>(j) * H + h) * n_ctx_;
+        float mx = -INFINITY;
+        for (int t = 0; t <= p; ++t) {
+          const float* k = kc + (static_cast<size_t>(t) * KV + g) * hd;
+          float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+          for (int i = 0; i < hd; ++i) d += q[i] * k[i];
+          sc[t] = d * scale;
+          mx = std::max(mx, sc[t]);
+        }
+        float sum = 0.0f;
+        for (int t = 0; t <= p; ++t) {
+          sc[t] = std::exp(sc[t] - mx);
+          sum += sc[t];
+        }
+        float* o = att_.data() + static_cast<size_t>(j) * S + h * hd;
+        std::fill(o, o + hd, 0.0f);
+        const float inv = 1.0f / sum;
+        for (int t = 0; t <= p; ++t) {
+          const float pr = sc[t] * inv;
+          const float* v = vc + (static_cast<size_t>(t) * KV + g) * hd;
+#pragma omp simd
+          for (int i = 0; i < hd; ++i) o[i] += pr * v[i];
+        }
+      }
     const float* att = att_.data();
     if (L.attn_sub_norm) {
-      rmsnorm_forward(att_.data(), L.attn_sub_norm, xb2_.data(), &rstd, 1, A, eps);
+      rows_norm(att_.data(), L.attn_sub_norm, xb2_.data(), A);
       att = xb2_.data();
     }
-    if (aq) quantize_input(att, A);
-    linear(L.wo, att, xb_.data(), aq);
-    for (int i = 0; i < C; ++i) x_[i] += xb_[i];
+    if (aq) quantize_input(n, att, A);
+    linear(L.wo, n, att, xb_.data(), aq);
+    const int wo_w = aq && L.wo.ternary ? C : S;
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < C; ++i) x_[static_cast<size_t>(j) * S + i] += xb_[static_cast<size_t>(j) * wo_w + i];
 
-    rmsnorm_forward(x_.data(), L.ffn_norm, xb_.data(), &rstd, 1, C, eps);
-    if (aq) quantize_input(xb_.data(), C);
-    linear(L.wgate, xb_.data(), hb_.data(), aq);
-    linear(L.wup, xb_.data(), hb2_.data(), aq);
+    rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
+    if (aq) quantize_input(n, xb_.data(), C);
+    linear(L.wgate, n, xb_.data(), hb_.data(), aq);
+    linear(L.wup, n, xb_.data(), hb2_.data(), aq);
+    const int ff_w = aq && L.wgate.ternary ? F : S;
     const bool relu2 = c.hidden_act == "relu2";
-    for (int i = 0; i < F; ++i) {
-      const float g = hb_[i];
-      const float a = relu2 ? (g > 0 ? g * g : 0.0f) : g / (1.0f + std::exp(-g));
-      hb_[i] = a * hb2_[i];
+    // The activations go to row stride S (zero-padded) for the down projection's input.
+    for (int j = 0; j < n; ++j) {
+      const float* g = hb_.data() + static_cast<size_t>(j) * ff_w;
+      const float* u = hb2_.data() + static_cast<size_t>(j) * ff_w;
+      float* out = att_.data() + static_cast<size_t>(j) * S;
+      for (int i = 0; i < F; ++i) {
+        const float a = relu2 ? (g[i] > 0 ? g[i] * g[i] : 0.0f) : g[i] / (1.0f + std::exp(-g[i]));
+        out[i] = a * u[i];
+      }
+      std::fill(out + F, out + S, 0.0f);
     }
-    const float* h = hb_.data();
+    const float* h = att_.data();
     if (L.ffn_sub_norm) {
-      rmsnorm_forward(hb_.data(), L.ffn_sub_norm, xb2_.data(), &rstd, 1, F, eps);
+      rows_norm(att_.data(), L.ffn_sub_norm, xb2_.data(), F);
       h = xb2_.data();
     }
-    if (aq) quantize_input(h, F);
-    linear(L.wdown, h, xb_.data(), aq);
-    for (int i = 0; i < C; ++i) x_[i] += xb_[i];
+    if (aq) quantize_input(n, h, F);
+    linear(L.wdown, n, h, xb_.data(), aq);
+    const int dn_w = aq && L.wdown.ternary ? C : S;
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < C; ++i) x_[static_cast<size_t>(j) * S + i] += xb_[static_cast<size_t>(j) * dn_w + i];
   }
-  rmsnorm_forward(x_.data(), w_.output_norm, xb_.data(), &rstd, 1, C, eps);
+  const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
+  rmsnorm_forward(last, w_.output_norm, xb_.data(), &rstd, 1, C, eps);
   dense_gemv(w_.head, xb_.data(), logits_.data(), simd_);
   return logits_.data();
 }

@@ -40,28 +40,33 @@ struct EngineWeights {
 
 class Engine {
  public:
-  Engine(EngineWeights w, int n_ctx);
+  // Prompts are processed up to max_batch tokens at a time.
+  Engine(EngineWeights w, int n_ctx, int max_batch = 32);
   const Config& config() const { return w_.config; }
   int n_ctx() const { return n_ctx_; }
   SimdLevel simd() const { return simd_; }
   const EngineWeights& weights() const { return w_; }
   // Runs token `token` at position `pos` (0-based, < n_ctx) and returns the logits [vocab].
-  const float* eval(int32_t token, int pos);
+  const float* eval(int32_t token, int pos) { return eval_batch(&token, 1, pos); }
+  // Runs n tokens at positions pos..pos+n-1 (prefill) and returns the logits of the last one.
+  const float* eval_batch(const int32_t* tokens, int n, int pos);
   uint64_t kv_bytes_read(int pos) const;
 
  private:
-  void linear(const LinearWeight& W, const float* x, float* y, bool quantized_input);
-  void quantize_input(const float* x, int cols);
+  const float* eval_chunk(const int32_t* tokens, int n, int pos);
+  // Y[n, W.rows] = X[n, ...] W^T; rows of X are `stride` floats apart (zero-padded to 128).
+  void linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input);
+  void quantize_input(int n, const float* x, int cols);
 
   EngineWeights w_;
-  int n_ctx_;
+  int n_ctx_, max_batch_, stride_;  // stride_: floats per activation row (widest, padded to 128)
   SimdLevel simd_;
   RopeTable rope_;
   std::vector<float> k_cache_, v_cache_;  // [L][n_ctx][KV*hd]
   std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;
   std::vector<int8_t> x8_;
   std::vector<int32_t> xsum_;
-  float x8_scale_ = 1.0f;
+  std::vector<float> x8_scale_;
 };
 
 }  // namespace trit

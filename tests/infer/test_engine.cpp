@@ -82,6 +82,16 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
     errs.push_back(test::rel_max_error(le, lt, c.vocab_size));
     EXPECT_LE(errs.back(), a8 ? 5e-2 : rounded ? 3e-3 : 1e-3) << v.name << " position " << pos;
   }
+  // Prefill in batches (here chunks of 5 tokens) computes what token-by-token decoding computes.
+  {
+    LoadedModel lm2 = load_model_gguf(tmp / "m.gguf");
+    Engine batched(std::move(lm2.weights), c.max_position_embeddings, 5);
+    const float* lb = batched.eval_batch(toks.data(), T, 0);
+    Engine single(std::move(load_model_gguf(tmp / "m.gguf").weights), c.max_position_embeddings, 1);
+    const float* ls = nullptr;
+    for (int pos = 0; pos < T; ++pos) ls = single.eval(toks[pos], pos);
+    EXPECT_LE(test::rel_max_error(lb, ls, c.vocab_size), 1e-5) << v.name << ": batched prefill";
+  }
   if (a8 || rounded) return;
 
   // Greedy: the training model recomputes the whole window each token; the engine uses its cache.
