@@ -120,9 +120,12 @@ TEST_F(Cli, PackInfoAndInit) {
 }
 
 TEST_F(Cli, PackedModelGeneratesWhatTheCheckpointGenerates) {
-  // A trained checkpoint and its packed GGUF give the same 200-token greedy text.
+  // A trained checkpoint and its packed GGUF give the same 200-token greedy text. Weight-only: with
+  // int8 activations a barely trained model's near-tied logits can flip on a one-ulp difference
+  // between the engine's integer sums and training's fp32 GEMMs (see tests/infer/test_engine.cpp).
   const std::string run = dir("run-greedy");
-  auto r = run_trit(std::string(kTrain) + "--data " + dir("data") + " --out " + run + " --steps 30 --eval-every 0");
+  auto r = run_trit(std::string(kTrain) + "--act-bits none --data " + dir("data") + " --out " + run +
+                    " --steps 30 --eval-every 0");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string ck = run + "/ckpt-00000030.trit";
   for (const char* wt : {"trit2", "bf16"}) {
