@@ -216,42 +216,43 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
   }
 }
 
-// Up to 8 activation rows share each decoded weight chunk.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i8_avx512(
-    const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale,
-    float* y) {
+// NJ activation rows share each decoded weight chunk; NJ is a compile-time constant so that the
+// accumulators stay in registers.
+template <int NJ>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i8_tile_avx512(
+    const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale, float* y) {
   const __m256i mask = _mm256_set1_epi8(3);
   const size_t rb = row_bytes(W);
   const int nslices = (W.cols + 31) / 32;
   const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
   const int xs_stride = x_stride / 32;
-  for (int j0 = 0; j0 < n; j0 += 8) {
-    const int nj = std::min(8, n - j0);
 #pragma omp parallel for schedule(static)
-    for (int r = 0; r < W.rows; ++r) {
-      const uint8_t* row = W.codes + r * rb;
-      float out[8] = {};
-      for (int s0 = 0; s0 < nslices; s0 += g_slices) {
-        const int s1 = std::min(nslices, s0 + g_slices);
-        __m256i acc[8];
-        for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_si256();
-        for (int s = s0; s < s1; ++s) {
-          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
-          const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
-          for (int j = 0; j < nj; ++j)
-            acc[j] = _mm256_dpbusd_epi32(
-                acc[j], q,
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x8 + static_cast<size_t>(j0 + j) * x_stride + s * 32)));
-        }
-        const float gs = group_scale(W, r, s0 * 32);
-        for (int j = 0; j < nj; ++j) {
-          int32_t xs = 0;
-          for (int s = s0; s < s1; ++s) xs += xsum32[static_cast<size_t>(j0 + j) * xs_stride + s];
-          out[j] += gs * static_cast<float>(hsum8(acc[j]) - xs);
-        }
+  for (int r = 0; r < W.rows; ++r) {
+    const uint8_t* row = W.codes + r * rb;
+    float out[NJ] = {};
+    for (int s0 = 0; s0 < nslices; s0 += g_slices) {
+      const int s1 = std::min(nslices, s0 + g_slices);
+      __m256i acc[NJ];
+#pragma GCC unroll 8
+      for (int j = 0; j < NJ; ++j) acc[j] = _mm256_setzero_si256();
+      for (int s = s0; s < s1; ++s) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
+        const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
+#pragma GCC unroll 8
+        for (int j = 0; j < NJ; ++j)
+          acc[j] = _mm256_dpbusd_epi32(
+              acc[j], q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x8 + static_cast<size_t>(j) * x_stride + s * 32)));
       }
-      for (int j = 0; j < nj; ++j) y[static_cast<size_t>(j0 + j) * W.rows + r] = out[j] * x_scale[j0 + j];
+      const float gs = group_scale(W, r, s0 * 32);
+#pragma GCC unroll 8
+      for (int j = 0; j < NJ; ++j) {
+        int32_t xs = 0;
+        for (int s = s0; s < s1; ++s) xs += xsum32[static_cast<size_t>(j) * xs_stride + s];
+        out[j] += gs * static_cast<float>(hsum8(acc[j]) - xs);
+      }
     }
+#pragma GCC unroll 8
+    for (int j = 0; j < NJ; ++j) y[static_cast<size_t>(j) * W.rows + r] = out[j] * x_scale[j];
   }
 }
 
@@ -259,8 +260,13 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i
 
 void trit2_gemm_i8(const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride,
                    const float* x_scale, float* y, SimdLevel level) {
-  if (level == SimdLevel::AVX512) return gemm_i8_avx512(W, n, x8, xsum32, x_stride, x_scale, y);
-  for (int j = 0; j < n; ++j)
+  int j = 0;
+  if (level == SimdLevel::AVX512)
+    for (; j + 8 <= n; j += 8)
+      gemm_i8_tile_avx512<8>(W, x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
+                             x_stride, x_scale + j, y + static_cast<size_t>(j) * W.rows);
+  // The remaining rows (and every row below AVX-512) go one at a time.
+  for (; j < n; ++j)
     trit2_gemv_i8(W, x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
                   x_scale[j], y + static_cast<size_t>(j) * W.rows, level);
 }
