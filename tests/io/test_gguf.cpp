@@ -217,11 +217,17 @@ TEST(Gguf, IndependentReaderAgrees) {
   for (const auto& [k, v] : f.metadata()) {
     ASSERT_TRUE(js["metadata"].contains(k)) << k;
     const auto& jv = js["metadata"][k];
-    if (auto p = std::get_if<std::string>(&v.v)) EXPECT_EQ(jv.get<std::string>(), *p) << k;
-    if (auto p = std::get_if<uint64_t>(&v.v)) EXPECT_EQ(jv.get<uint64_t>(), *p) << k;
-    if (auto p = std::get_if<int64_t>(&v.v)) EXPECT_EQ(jv.get<int64_t>(), *p) << k;
-    if (auto p = std::get_if<bool>(&v.v)) EXPECT_EQ(jv.get<bool>(), *p) << k;
-    if (auto p = std::get_if<double>(&v.v)) EXPECT_FLOAT_EQ(jv.get<double>(), *p) << k;
+    if (auto p = std::get_if<std::string>(&v.v)) {
+      EXPECT_EQ(jv.get<std::string>(), *p) << k;
+    } else if (auto u = std::get_if<uint64_t>(&v.v)) {
+      EXPECT_EQ(jv.get<uint64_t>(), *u) << k;
+    } else if (auto i = std::get_if<int64_t>(&v.v)) {
+      EXPECT_EQ(jv.get<int64_t>(), *i) << k;
+    } else if (auto b = std::get_if<bool>(&v.v)) {
+      EXPECT_EQ(jv.get<bool>(), *b) << k;
+    } else if (auto d = std::get_if<double>(&v.v)) {
+      EXPECT_FLOAT_EQ(jv.get<double>(), *d) << k;
+    }
   }
   ASSERT_EQ(js["tensors"].size(), f.tensors().size());
   for (size_t i = 0; i < f.tensors().size(); ++i) {

@@ -58,7 +58,7 @@ class Golden_ : public ::testing::TestWithParam<const char*> {};
 TEST_P(Golden_, MatchesPyTorch) {
   const Golden g = load_golden(std::string(TRIT_GOLDEN_DIR) + "/" + GetParam() + ".bin");
   const Config c = config_from_json(g.header["config"]);
-  const int B = g.header["batch"], T = g.header["seq"], V = c.vocab_size;
+  const int B = g.header["batch"], T = g.header["seq"];
   Model m(c, B, T);
   for (const auto& t : m.layout().tensors)
     for (size_t i = 0; i < t.size(); ++i) {
