@@ -75,6 +75,17 @@ inline int code_at(const Trit2Matrix& W, const uint8_t* row, int c) {
   return ((chunk_ptr(W, row, c / kTrit2Chunk)[c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
 }
 
+// A row is read in slices of 32 weights (a quarter of a chunk); a scale group is a whole number of
+// slices. Slices past the last column hold only padding and are skipped.
+struct SliceGeometry {
+  size_t row_bytes;
+  int slices, slices_per_group;
+};
+inline SliceGeometry slice_geometry(const Trit2Matrix& W) {
+  const int n = (W.cols + 31) / 32;
+  return {row_bytes(W), n, W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : n};
+}
+
 inline int group_len(const Trit2Matrix& W) { return W.tq2_0 ? kTQBlock : W.group > 0 ? W.group : W.cols; }
 
 void gemv_i8_scalar(const Trit2Matrix& W, const int8_t* x, float x_scale, float* y) {
@@ -126,9 +137,7 @@ __attribute__((target("avx2"))) inline int32_t hsum8(__m256i v) {
 // group ends. Groups are multiples of 32, so a slice never straddles two groups.
 template <typename Dot>
 inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_scale, float* y, Dot dot) {
-  const size_t rb = row_bytes(W);
-  const int nslices = (W.cols + 31) / 32;  // slices past the last column hold only padding
-  const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
+  const auto [rb, nslices, g_slices] = slice_geometry(W);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
@@ -187,9 +196,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
 }
 
 __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, const float* x, float* y) {
-  const size_t rb = row_bytes(W);
-  const int nslices = (W.cols + 31) / 32;
-  const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
+  const auto [rb, nslices, g_slices] = slice_geometry(W);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
     const uint8_t* row = W.codes + r * rb;
@@ -222,9 +229,7 @@ template <int NJ>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i8_tile_avx512(
     const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale, float* y) {
   const __m256i mask = _mm256_set1_epi8(3);
-  const size_t rb = row_bytes(W);
-  const int nslices = (W.cols + 31) / 32;
-  const int g_slices = W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : nslices;
+  const auto [rb, nslices, g_slices] = slice_geometry(W);
   const int xs_stride = x_stride / 32;
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {

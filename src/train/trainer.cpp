@@ -233,10 +233,12 @@ TrainResult run_training(TrainOptions opts) {
   double t_last = t_start, measured_step_time = 0;
   long measured_from = step;
   float last_val = NAN;
-  std::fprintf(stderr, "training %s model: %.2fM parameters, %zu train / %zu val tokens, %ld steps of %.0f tokens, "
-                       "%d threads\n",
+  const std::string steps_text =
+      steps_fixed ? std::to_string(opts.steps) : strf("as many as fit %.0f s", opts.time_budget);
+  std::fprintf(stderr, "training %s model: %.2fM parameters, %zu train / %zu val tokens, steps: %s, %.0f tokens "
+                       "each, %d threads\n",
                cfg.ternary() ? "ternary" : "fp", model.params.size() / 1e6, data.train_tokens(), data.val_tokens(),
-               opts.steps, tokens_per_step, num_threads());
+               steps_text.c_str(), tokens_per_step, num_threads());
 
   while (step < opts.steps) {
     model.quantize_weights(step);

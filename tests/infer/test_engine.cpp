@@ -8,6 +8,7 @@
 #include "io/model_file.h"
 #include "io/model_loader.h"
 #include "model_source.h"
+#include "test_configs.h"
 #include "test_util.h"
 #include "train/model.h"
 
@@ -25,14 +26,7 @@ struct Variant {
 };
 
 Config variant_config(const Variant& v) {
-  Config c;
-  c.hidden_size = 256;
-  c.intermediate_size = 512;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 300;
-  c.max_position_embeddings = 96;
+  Config c = test::shape(256, 512, 2, 4, 2, 300, 96);
   c.precision = v.precision;
   c.group_size = v.group;
   c.act_bits = v.act_bits;

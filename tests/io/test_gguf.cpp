@@ -14,6 +14,7 @@
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
 #include "model_source.h"
+#include "test_configs.h"
 #include "test_util.h"
 #include "train/model.h"
 
@@ -22,14 +23,7 @@ using namespace trit;
 namespace {
 
 Config small_config(int group, bool subln = false) {
-  Config c;
-  c.hidden_size = 256;
-  c.intermediate_size = 512;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 300;
-  c.max_position_embeddings = 64;
+  Config c = test::shape(256, 512, 2, 4, 2, 300, 64);
   c.group_size = group;
   c.subln = subln;
   return c;

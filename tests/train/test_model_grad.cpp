@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "test_configs.h"
 #include "test_util.h"
 #include "train/model.h"
 
@@ -15,14 +16,7 @@ using namespace trit;
 namespace {
 
 Config tiny(bool subln, bool tied, const char* act) {
-  Config c;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 50;
-  c.max_position_embeddings = 8;
+  Config c = test::shape(32, 64, 2, 4, 2, 50, 8);
   c.hidden_act = act;
   c.tie_word_embeddings = tied;
   c.subln = subln;
