@@ -109,7 +109,7 @@ LoadedModel load_model_gguf(const std::string& path) {
     const GgufTensorInfo& t = need(name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)});
     LinearWeight lw;
     w.bytes_per_token += t.bytes;
-    if (t.type == TensorType::TRIT2) {
+    if (t.type == TensorType::TRIT2 || t.type == TensorType::TRIT1) {
       const std::string sname = name.substr(0, name.size() - 7) + ".scale";
       const GgufTensorInfo* s = f.tensor(sname);
       TRIT_CHECK(s && s->type == TensorType::F32 && s->dims.size() == 1, "model '%s': %s needs an F32 %s", p,
@@ -126,7 +126,8 @@ LoadedModel load_model_gguf(const std::string& path) {
       }
       w.bytes_per_token += s->bytes;
       lw.ternary = true;
-      lw.t2 = Trit2Matrix{f.data(t), reinterpret_cast<const float*>(f.data(*s)), rows, cols, group};
+      lw.t2 = Trit2Matrix{f.data(t), reinterpret_cast<const float*>(f.data(*s)), rows, cols, group, false,
+                          t.type == TensorType::TRIT1};
       return lw;
     }
     if (t.type == TensorType::TQ2_0) {  // llama.cpp's 2-bit blocks: the trit2 kernels with inline scales
@@ -135,7 +136,7 @@ LoadedModel load_model_gguf(const std::string& path) {
       return lw;
     }
     TRIT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16,
-               "model '%s': %s is %s; the engine runs TRIT2, TQ2_0, F32, F16 and BF16 linear weights (repack "
+               "model '%s': %s is %s; the engine runs TRIT2, TRIT1, TQ2_0, F32, F16 and BF16 linear weights (repack "
                "with `trit pack --type trit2`)", p, name.c_str(), tensor_type_name(t.type));
     lw.dense = dense(t);
     return lw;

@@ -53,7 +53,9 @@ float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int
 
 namespace {
 
-inline size_t row_bytes(const Trit2Matrix& W) { return W.tq2_0 ? tq2_0_row_bytes(W.cols) : trit2_row_bytes(W.cols); }
+inline size_t row_bytes(const Trit2Matrix& W) {
+  return W.tq2_0 ? tq2_0_row_bytes(W.cols) : W.trit1 ? trit1_row_bytes(W.cols) : trit2_row_bytes(W.cols);
+}
 
 // The 32 bytes of 128-weight chunk k of a row.
 inline const uint8_t* chunk_ptr(const Trit2Matrix& W, const uint8_t* row, int k) {
@@ -72,6 +74,11 @@ inline float group_scale(const Trit2Matrix& W, int r, int c) {
 
 // Scalar references: decode every code, multiply, add per group.
 inline int code_at(const Trit2Matrix& W, const uint8_t* row, int c) {
+  if (W.trit1) {
+    int8_t t[5];
+    decode_trits5(row[static_cast<size_t>(c / kTrit1Chunk) * 32 + c % 32], t);
+    return t[(c % kTrit1Chunk) / 32];
+  }
   return ((chunk_ptr(W, row, c / kTrit2Chunk)[c % 32] >> (2 * ((c % kTrit2Chunk) / 32))) & 3) - 1;
 }
 
@@ -125,6 +132,25 @@ void gemv_f32_scalar(const Trit2Matrix& W, const float* x, float* y) {
   }
 }
 
+// The 32 codes q = t + 1 in {0,1,2} of slice s of a row (weights 32s..32s+31), as bytes.
+static inline __attribute__((always_inline, target("avx2"))) __m256i slice_codes(const Trit2Matrix& W,
+                                                                                const uint8_t* row, int s) {
+  if (!W.trit1) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
+    return _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), _mm256_set1_epi8(3));
+  }
+  // Digit n of a pre-scaled base-3 byte b: ((uint8)(b * 3^n) * 3) >> 8, on 16-bit lanes (low and
+  // high bytes apart) since AVX2 has no byte multiply.
+  static constexpr int16_t pow3[5] = {1, 3, 9, 27, 81};
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + static_cast<size_t>(s / 5) * 32));
+  const __m256i p = _mm256_set1_epi16(pow3[s % 5]), lo8 = _mm256_set1_epi16(0xff), three = _mm256_set1_epi16(3);
+  const __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(v, p), lo8);
+  const __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(v, 8), p), lo8);
+  const __m256i dlo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
+  const __m256i dhi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
+  return _mm256_or_si256(dlo, _mm256_slli_epi16(dhi, 8));
+}
+
 // Sum of the 8 int32 lanes.
 __attribute__((target("avx2"))) inline int32_t hsum8(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -155,13 +181,11 @@ inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_
 
 __attribute__((target("avx2,fma"))) void gemv_i8_avx2(const Trit2Matrix& W, const int8_t* x, const int32_t* xsum32,
                                                       float x_scale, float* y) {
-  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  const __m256i ones = _mm256_set1_epi16(1);
   gemv_i8_slices(W, xsum32, x_scale, y, [&](const uint8_t* row, int s0, int s1) {
     __m256i acc = _mm256_setzero_si256();
     for (int s = s0; s < s1; ++s) {
-      const int chunk = s / 4, n = s % 4;
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, chunk)));
-      const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * n), mask);
+      const __m256i q = slice_codes(W, row, s);
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones));
     }
@@ -178,7 +202,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
     __m256i acc = _mm256_setzero_si256();
     int s = s0;
     // Whole chunks: one 32-byte load feeds four dot products.
-    for (; s % 4 == 0 && s + 4 <= s1; s += 4) {
+    for (; !W.trit1 && s % 4 == 0 && s + 4 <= s1; s += 4) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
       const __m256i* xv = reinterpret_cast<const __m256i*>(x + s * 32);
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(v, mask), _mm256_loadu_si256(xv));
@@ -187,8 +211,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(_mm256_srli_epi16(v, 6), mask), _mm256_loadu_si256(xv + 3));
     }
     for (; s < s1; ++s) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
-      const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
+      const __m256i q = slice_codes(W, row, s);
       acc = _mm256_dpbusd_epi32(acc, q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + s * 32)));
     }
     return hsum8(acc);
@@ -205,12 +228,11 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
       const int s1 = std::min(nslices, s0 + g_slices);
       __m256 a = _mm256_setzero_ps();
       for (int s = s0; s < s1; ++s) {
-        const uint8_t* bytes = chunk_ptr(W, row, s / 4);
-        const int shift = 2 * (s % 4);
+        alignas(32) uint8_t q8[32];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(q8), slice_codes(W, row, s));
         for (int k = 0; k < 32; k += 8) {
-          const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + k));
-          __m256i q = _mm256_cvtepu8_epi32(b);
-          q = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(q, shift), _mm256_set1_epi32(3)), _mm256_set1_epi32(1));
+          const __m256i q = _mm256_sub_epi32(
+              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q8 + k))), _mm256_set1_epi32(1));
           a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + s * 32 + k), a);
         }
       }
@@ -228,7 +250,6 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
 template <int NJ>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i8_tile_avx512(
     const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale, float* y) {
-  const __m256i mask = _mm256_set1_epi8(3);
   const auto [rb, nslices, g_slices] = slice_geometry(W);
   const int xs_stride = x_stride / 32;
 #pragma omp parallel for schedule(static)
@@ -241,8 +262,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i
 #pragma GCC unroll 8
       for (int j = 0; j < NJ; ++j) acc[j] = _mm256_setzero_si256();
       for (int s = s0; s < s1; ++s) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
-        const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), mask);
+        const __m256i q = slice_codes(W, row, s);
 #pragma GCC unroll 8
         for (int j = 0; j < NJ; ++j)
           acc[j] = _mm256_dpbusd_epi32(

@@ -20,11 +20,14 @@ const char* simd_name(SimdLevel s);
 
 // Also llama.cpp's TQ2_0 (tq2_0 = true): a 256-weight block is two trit2 chunks (64 bytes) followed
 // by its fp16 scale, 66 bytes in all; scales and group are then unused (one scale per 256 inline).
+// And trit1 (trit1 = true): chunks of 160 weights in 32 bytes, 5 base-3 digits per byte; slice n of a
+// chunk is digit n of its 32 bytes. Every layout covers weights 32s..32s+31 with slice s.
 struct Trit2Matrix {
-  const uint8_t* codes;   // rows * trit2_row_bytes(cols), or rows * tq2_0_row_bytes(cols)
+  const uint8_t* codes;   // rows * trit2_row_bytes(cols), tq2_0_row_bytes(cols) or trit1_row_bytes(cols)
   const float* scales;
   int rows, cols, group;
   bool tq2_0 = false;
+  bool trit1 = false;
 };
 
 // x8: int8 activations padded with zeros to a multiple of 128; xsum32[i] = sum of x8[32i .. 32i+31].

@@ -108,6 +108,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"a8_g64", Precision::Ternary, 64, 8, false, false, "silu", TensorType::TRIT2},
                       Variant{"wo_row", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TRIT2},
                       Variant{"wo_g64", Precision::Ternary, 64, 0, false, false, "silu", TensorType::TRIT2},
+                      Variant{"wo_trit1_g64", Precision::Ternary, 64, 0, false, false, "silu", TensorType::TRIT1},
+                      Variant{"a8_trit1_row", Precision::Ternary, -1, 8, false, false, "silu", TensorType::TRIT1},
                       Variant{"wo_subln_relu2_tied_g32", Precision::Ternary, 32, 0, true, true, "relu2",
                               TensorType::TRIT2},
                       Variant{"a8_subln_relu2_tied", Precision::Ternary, 128, 8, true, true, "relu2",

@@ -56,16 +56,17 @@ TEST(TernaryGemv, AllLevelsMatchReferences) {
   const SimdLevel best = detect_simd();
   const Case cases[] = {{5, 96, kScaleTensor}, {7, 200, kScaleRow}, {3, 320, 32}, {9, 1000, kScaleRow},
                         {4, 384, 64},          {6, 512, 128},       {2, 256, 256}, {33, 640, 32}};
+  for (const bool trit1 : {false, true})
   for (const auto& cs : cases) {
     Rng r(cs.rows * 131 + cs.cols);
     std::vector<int8_t> codes(static_cast<size_t>(cs.rows) * cs.cols);
     for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
-    std::vector<uint8_t> packed(cs.rows * trit2_row_bytes(cs.cols));
-    pack_trit2(codes.data(), cs.rows, cs.cols, packed.data());
+    std::vector<uint8_t> packed(cs.rows * (trit1 ? trit1_row_bytes(cs.cols) : trit2_row_bytes(cs.cols)));
+    (trit1 ? pack_trit1 : pack_trit2)(codes.data(), cs.rows, cs.cols, packed.data());
     std::vector<float> scales(ternary_scale_count(cs.rows, cs.cols, cs.group));
     for (auto& s : scales) s = static_cast<float>(0.01 + r.uniform());
-    const Trit2Matrix W{packed.data(), scales.data(), cs.rows, cs.cols, cs.group};
-    const int padded = static_cast<int>(trit2_row_bytes(cs.cols) / 32 * 128);
+    const Trit2Matrix W{packed.data(), scales.data(), cs.rows, cs.cols, cs.group, false, trit1};
+    const int padded = (cs.cols + 127) / 128 * 128;
     auto x = test::random_vec(padded, cs.cols);
     std::fill(x.begin() + cs.cols, x.end(), 0.0f);
     std::vector<int8_t> x8(padded);
@@ -90,8 +91,9 @@ TEST(TernaryGemv, AllLevelsMatchReferences) {
       std::vector<float> y8(cs.rows), yf(cs.rows);
       trit2_gemv_i8(W, x8.data(), xs.data(), xscale, y8.data(), lv);
       trit2_gemv_f32(W, x.data(), yf.data(), lv);
-      EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols;
-      EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols;
+      EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols << (trit1 ? " trit1" : " trit2");
+      EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), cs.rows), 1e-5)
+          << simd_name(lv) << " " << cs.cols << (trit1 ? " trit1" : " trit2");
     }
   }
 }
