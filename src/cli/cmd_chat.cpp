@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/args.h"
+#include "cli/sampling_args.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "infer/engine.h"
@@ -20,16 +21,13 @@
 namespace trit::cli {
 
 int cmd_chat(int argc, char** argv) {
+  std::vector<OptionSpec> specs = {{"model", "FILE", "model .gguf", "m"},
+                                   {"system", "TEXT", "text placed before the conversation"},
+                                   {"n", "N", "most tokens per reply (default 200)", "n"},
+                                   {"threads", "N", "threads", "t"}};
+  for (auto& o : sampler_option_specs(0.7f)) specs.push_back(o);
   Args a("trit chat", "Chat with a GGUF model (one line per message; an empty line or end of input quits).",
-         {{"model", "FILE", "model .gguf", "m"},
-          {"system", "TEXT", "text placed before the conversation"},
-          {"n", "N", "most tokens per reply (default 200)", "n"},
-          {"temp", "X", "temperature (default 0.7)"},
-          {"top-k", "K", "top-k (default 40)"},
-          {"top-p", "X", "top-p (default 0.95)"},
-          {"repeat-penalty", "X", "repetition penalty (default 1.1)"},
-          {"seed", "S", "sampling seed (default 42)"},
-          {"threads", "N", "threads", "t"}});
+         specs);
   if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model"), "trit chat: -m MODEL.gguf is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
@@ -39,13 +37,7 @@ int cmd_chat(int argc, char** argv) {
   const int ctx = std::min(lm.weights.config.max_position_embeddings, 4096);
   const int V = lm.weights.config.vocab_size;
   Engine engine(std::move(lm.weights), ctx);
-  SamplerParams sp;
-  sp.temperature = static_cast<float>(a.number("temp", 0.7));
-  sp.top_k = static_cast<int>(a.integer("top-k", 40));
-  sp.top_p = static_cast<float>(a.number("top-p", 0.95));
-  sp.repetition_penalty = static_cast<float>(a.number("repeat-penalty", 1.1));
-  sp.seed = static_cast<uint64_t>(a.integer("seed", 42));
-  Sampler sampler(sp);
+  Sampler sampler(sampler_params_from_args(a, "trit chat", 0.7f));
   const long max_reply = a.integer("n", 200);
 
   std::vector<uint32_t> ids;

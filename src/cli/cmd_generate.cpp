@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/args.h"
+#include "cli/sampling_args.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "infer/sampler.h"
@@ -18,18 +19,13 @@
 namespace trit::cli {
 
 int cmd_generate(int argc, char** argv) {
-  Args a("trit generate", "Generate text from a GGUF model (trit pack) or a training checkpoint.",
-         {{"model", "FILE", "model .gguf or checkpoint .trit", "m"},
-          {"prompt", "TEXT", "prompt", "p"},
-          {"n", "N", "tokens to generate (default 128)", "n"},
-          {"temp", "X", "temperature, 0 = greedy (default 0.8)"},
-          {"top-k", "K", "top-k (default 40, 0 = off)"},
-          {"top-p", "X", "top-p (default 0.95)"},
-          {"min-p", "X", "min-p (default 0.05)"},
-          {"repeat-penalty", "X", "repetition penalty (default 1.1)"},
-          {"seed", "S", "sampling seed (default 42)"},
-          {"stop", "STR...", "stop when the text ends with one of these"},
-          {"threads", "N", "threads", "t"}});
+  std::vector<OptionSpec> specs = {{"model", "FILE", "model .gguf or checkpoint .trit", "m"},
+                                   {"prompt", "TEXT", "prompt", "p"},
+                                   {"n", "N", "tokens to generate (default 128)", "n"},
+                                   {"stop", "STR...", "stop when the text ends with one of these"},
+                                   {"threads", "N", "threads", "t"}};
+  for (auto& o : sampler_option_specs(0.8f)) specs.push_back(o);
+  Args a("trit generate", "Generate text from a GGUF model (trit pack) or a training checkpoint.", specs);
   if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model"), "trit generate: -m CHECKPOINT is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
@@ -65,8 +61,14 @@ int cmd_generate(int argc, char** argv) {
   auto next_logits = [&](const std::vector<uint32_t>& ids) -> const float* {
     if (engine) {
       TRIT_CHECK(ids.size() <= static_cast<size_t>(ctx), "the context of %d tokens is full", ctx);
-      std::vector<int32_t> fresh(ids.begin() + engine_pos, ids.end());
-      const float* l = engine->eval_batch(fresh.data(), static_cast<int>(fresh.size()), engine_pos);
+      // The prompt goes in one batch; afterwards one token per call, with nothing allocated.
+      const float* l = nullptr;
+      if (ids.size() - engine_pos == 1) {
+        l = engine->eval(static_cast<int32_t>(ids.back()), engine_pos);
+      } else {
+        window.assign(ids.begin() + engine_pos, ids.end());
+        l = engine->eval_batch(window.data(), static_cast<int>(window.size()), engine_pos);
+      }
       engine_pos = static_cast<int>(ids.size());
       return l;
     }
@@ -77,17 +79,7 @@ int cmd_generate(int argc, char** argv) {
     return model->logits() + static_cast<size_t>(T - 1) * cfg.vocab_size;
   };
 
-  SamplerParams sp;
-  sp.temperature = static_cast<float>(a.number("temp", 0.8));
-  sp.top_k = static_cast<int>(a.integer("top-k", 40));
-  sp.top_p = static_cast<float>(a.number("top-p", 0.95));
-  sp.min_p = static_cast<float>(a.number("min-p", 0.05));
-  sp.repetition_penalty = static_cast<float>(a.number("repeat-penalty", 1.1));
-  sp.seed = static_cast<uint64_t>(a.integer("seed", 42));
-  TRIT_CHECK(sp.temperature >= 0 && sp.top_p > 0 && sp.top_p <= 1 && sp.min_p >= 0 && sp.min_p < 1 &&
-                 sp.repetition_penalty > 0,
-             "trit generate: sampling parameters out of range");
-  Sampler sampler(sp);
+  Sampler sampler(sampler_params_from_args(a, "trit generate", 0.8f));
   const long n = a.integer("n", 128);
   TRIT_CHECK(n >= 0, "trit generate: -n must not be negative");
   const auto stops = a.list("stop");

@@ -50,7 +50,7 @@ void Engine::quantize_input(int n, const float* x, int cols) {
 
 void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input) {
   if (W.ternary && quantized_input)
-    return trit2_gemm_i8(W.t2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), y, simd_);
+    return trit2_gemm_i8(W.t2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), y, stride_, simd_);
   for (int j = 0; j < n; ++j) {
     const float* xr = x + static_cast<size_t>(j) * stride_;
     float* yr = y + static_cast<size_t>(j) * stride_;
@@ -71,7 +71,7 @@ const float* Engine::eval_batch(const int32_t* tokens, int n, int pos) {
   return l;
 }
 
-// Activation rows are stride_ floats apart: row j of X is x_[j*stride_ ...].
+// Every activation buffer holds rows stride_ floats apart: row j of X is x_[j*stride_ ...].
 const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
   const Config& c = w_.config;
   for (int j = 0; j < n; ++j)
@@ -85,6 +85,11 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
   const bool aq = w_.act_quant;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   float rstd;
+  // x += y, row by row (the residual stream).
+  auto add_rows = [&](const float* y, int rows, int cols) {
+    for (int j = 0; j < rows; ++j)
+      for (int i = 0; i < cols; ++i) x_[static_cast<size_t>(j) * S + i] += y[static_cast<size_t>(j) * S + i];
+  };
   auto rows_norm = [&](const float* in, const float* wgt, float* out, int cols) {
     for (int j = 0; j < n; ++j)
       rmsnorm_forward(in + static_cast<size_t>(j) * S, wgt, out + static_cast<size_t>(j) * S, &rstd, 1, cols, eps);
@@ -100,11 +105,7 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     linear(L.wv, n, xb_.data(), v_.data(), aq);
     float* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
-    // y rows of linear() are W.rows wide when batched through trit2_gemm_i8, stride_ otherwise.
-    const bool packed_rows = aq;
-    auto qrow = [&](std::vector<float>& buf, int j, int width) {
-      return buf.data() + static_cast<size_t>(j) * (packed_rows && L.wq.ternary ? width : S);
-    };
+    auto qrow = [&](std::vector<float>& buf, int j) { return buf.data() + static_cast<size_t>(j) * S; };
     for (int j = 0; j < n; ++j) {
       const int p = pos + j;
       const float* cs = rope_.cos.data() + static_cast<size_t>(p) * (hd / 2);
@@ -118,17 +119,17 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
             e[1] = b * cs[i] + a * sn[i];
           }
       };
-      rotate(qrow(q_, j, A), H);
-      float* kj = qrow(k_, j, KV * hd);
+      rotate(qrow(q_, j), H);
+      float* kj = qrow(k_, j);
       rotate(kj, KV);
       std::memcpy(kc + static_cast<size_t>(p) * KV * hd, kj, sizeof(float) * KV * hd);
-      std::memcpy(vc + static_cast<size_t>(p) * KV * hd, qrow(v_, j, KV * hd), sizeof(float) * KV * hd);
+      std::memcpy(vc + static_cast<size_t>(p) * KV * hd, qrow(v_, j), sizeof(float) * KV * hd);
     }
 #pragma omp parallel for collapse(2) schedule(static)
     for (int j = 0; j < n; ++j)
       for (int h = 0; h < H; ++h) {
         const int p = pos + j, g = h / group;
-        const float* q = qrow(q_, j, A) + h * hd;
+        const float* q = qrow(q_, j) + h * hd;
         float* sc = scores_.data() + (static_cast<size_t>(j) * H + h) * n_ctx_;
         float mx = -INFINITY;
         for (int t = 0; t <= p; ++t) {
@@ -161,20 +162,17 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     }
     if (aq) quantize_input(n, att, A);
     linear(L.wo, n, att, xb_.data(), aq);
-    const int wo_w = aq && L.wo.ternary ? C : S;
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < C; ++i) x_[static_cast<size_t>(j) * S + i] += xb_[static_cast<size_t>(j) * wo_w + i];
+    add_rows(xb_.data(), n, C);
 
     rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
     if (aq) quantize_input(n, xb_.data(), C);
     linear(L.wgate, n, xb_.data(), hb_.data(), aq);
     linear(L.wup, n, xb_.data(), hb2_.data(), aq);
-    const int ff_w = aq && L.wgate.ternary ? F : S;
     const bool relu2 = c.hidden_act == "relu2";
     // The activations go to row stride S (zero-padded) for the down projection's input.
     for (int j = 0; j < n; ++j) {
-      const float* g = hb_.data() + static_cast<size_t>(j) * ff_w;
-      const float* u = hb2_.data() + static_cast<size_t>(j) * ff_w;
+      const float* g = hb_.data() + static_cast<size_t>(j) * S;
+      const float* u = hb2_.data() + static_cast<size_t>(j) * S;
       float* out = att_.data() + static_cast<size_t>(j) * S;
       for (int i = 0; i < F; ++i) {
         const float a = relu2 ? (g[i] > 0 ? g[i] * g[i] : 0.0f) : g[i] / (1.0f + std::exp(-g[i]));
@@ -189,9 +187,7 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     }
     if (aq) quantize_input(n, h, F);
     linear(L.wdown, n, h, xb_.data(), aq);
-    const int dn_w = aq && L.wdown.ternary ? C : S;
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < C; ++i) x_[static_cast<size_t>(j) * S + i] += xb_[static_cast<size_t>(j) * dn_w + i];
+    add_rows(xb_.data(), n, C);
   }
   const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
   rmsnorm_forward(last, w_.output_norm, xb_.data(), &rstd, 1, C, eps);

@@ -159,10 +159,10 @@ __attribute__((target("avx2"))) inline int32_t hsum8(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-// The integer kernels accumulate q*x for every 32-element slice and flush a group's sum when the
-// group ends. Groups are multiples of 32, so a slice never straddles two groups.
-template <typename Dot>
-inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_scale, float* y, Dot dot) {
+// Every product walks a row group by group (a group is a whole number of 32-weight slices, so a
+// slice never straddles two groups): y[r] = post_scale * sum_G scale(G) * group_sum(row, s0, s1).
+template <typename GroupSum>
+inline void for_each_group(const Trit2Matrix& W, float post_scale, float* y, GroupSum group_sum) {
   const auto [rb, nslices, g_slices] = slice_geometry(W);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
@@ -170,13 +170,20 @@ inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_
     float acc = 0.0f;
     for (int s0 = 0; s0 < nslices; s0 += g_slices) {
       const int s1 = std::min(nslices, s0 + g_slices);
-      const int32_t qx = dot(row, s0, s1);
-      int32_t xs = 0;
-      for (int s = s0; s < s1; ++s) xs += xsum32[s];
-      acc += group_scale(W, r, s0 * 32) * static_cast<float>(qx - xs);
+      acc += group_scale(W, r, s0 * 32) * group_sum(row, s0, s1);
     }
-    y[r] = acc * x_scale;
+    y[r] = acc * post_scale;
   }
+}
+
+// The integer kernels: `dot` returns sum q*x over the slices, and sum t*x = sum q*x - sum x.
+template <typename Dot>
+inline void gemv_i8_slices(const Trit2Matrix& W, const int32_t* xsum32, float x_scale, float* y, Dot dot) {
+  for_each_group(W, x_scale, y, [&](const uint8_t* row, int s0, int s1) {
+    int32_t xs = 0;
+    for (int s = s0; s < s1; ++s) xs += xsum32[s];
+    return static_cast<float>(dot(row, s0, s1) - xs);
+  });
 }
 
 __attribute__((target("avx2,fma"))) void gemv_i8_avx2(const Trit2Matrix& W, const int8_t* x, const int32_t* xsum32,
@@ -219,37 +226,30 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
 }
 
 __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, const float* x, float* y) {
-  const auto [rb, nslices, g_slices] = slice_geometry(W);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < W.rows; ++r) {
-    const uint8_t* row = W.codes + r * rb;
-    float acc = 0.0f;
-    for (int s0 = 0; s0 < nslices; s0 += g_slices) {
-      const int s1 = std::min(nslices, s0 + g_slices);
-      __m256 a = _mm256_setzero_ps();
-      for (int s = s0; s < s1; ++s) {
-        alignas(32) uint8_t q8[32];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(q8), slice_codes(W, row, s));
-        for (int k = 0; k < 32; k += 8) {
-          const __m256i q = _mm256_sub_epi32(
-              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q8 + k))), _mm256_set1_epi32(1));
-          a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + s * 32 + k), a);
-        }
+  for_each_group(W, 1.0f, y, [&](const uint8_t* row, int s0, int s1) {
+    __m256 a = _mm256_setzero_ps();
+    for (int s = s0; s < s1; ++s) {
+      alignas(32) uint8_t q8[32];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q8), slice_codes(W, row, s));
+      for (int k = 0; k < 32; k += 8) {
+        const __m256i q = _mm256_sub_epi32(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q8 + k))), _mm256_set1_epi32(1));
+        a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + s * 32 + k), a);
       }
-      __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      h = _mm_add_ss(h, _mm_movehdup_ps(h));
-      acc += group_scale(W, r, s0 * 32) * _mm_cvtss_f32(h);
     }
-    y[r] = acc;
-  }
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+  });
 }
 
 // NJ activation rows share each decoded weight chunk; NJ is a compile-time constant so that the
 // accumulators stay in registers.
 template <int NJ>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i8_tile_avx512(
-    const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale, float* y) {
+    const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, int x_stride, const float* x_scale, float* y,
+    int y_stride) {
   const auto [rb, nslices, g_slices] = slice_geometry(W);
   const int xs_stride = x_stride / 32;
 #pragma omp parallel for schedule(static)
@@ -277,23 +277,23 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemm_i
       }
     }
 #pragma GCC unroll 8
-    for (int j = 0; j < NJ; ++j) y[static_cast<size_t>(j) * W.rows + r] = out[j] * x_scale[j];
+    for (int j = 0; j < NJ; ++j) y[static_cast<size_t>(j) * y_stride + r] = out[j] * x_scale[j];
   }
 }
 
 }  // namespace
 
 void trit2_gemm_i8(const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride,
-                   const float* x_scale, float* y, SimdLevel level) {
+                   const float* x_scale, float* y, int y_stride, SimdLevel level) {
   int j = 0;
   if (level == SimdLevel::AVX512)
     for (; j + 8 <= n; j += 8)
       gemm_i8_tile_avx512<8>(W, x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
-                             x_stride, x_scale + j, y + static_cast<size_t>(j) * W.rows);
+                             x_stride, x_scale + j, y + static_cast<size_t>(j) * y_stride, y_stride);
   // The remaining rows (and every row below AVX-512) go one at a time.
   for (; j < n; ++j)
     trit2_gemv_i8(W, x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
-                  x_scale[j], y + static_cast<size_t>(j) * W.rows, level);
+                  x_scale[j], y + static_cast<size_t>(j) * y_stride, level);
 }
 
 void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,

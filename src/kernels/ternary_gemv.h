@@ -34,9 +34,10 @@ struct Trit2Matrix {
 void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
                    SimdLevel level);
 // A batch of n activation rows at once (prefill): row j of x8 starts at x8 + j*x_stride, of xsum32 at
-// xsum32 + j*x_stride/32; y is [n, W.rows]. Each weight chunk is decoded once for up to 8 rows.
+// xsum32 + j*x_stride/32; row j of y at y + j*y_stride. Each weight chunk is decoded once for up to 8
+// rows.
 void trit2_gemm_i8(const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride,
-                   const float* x_scale, float* y, SimdLevel level);
+                   const float* x_scale, float* y, int y_stride, SimdLevel level);
 // x: fp32 activations padded with zeros to a multiple of 128.
 void trit2_gemv_f32(const Trit2Matrix& W, const float* x, float* y, SimdLevel level);
 

@@ -95,7 +95,7 @@ Checkpoint load_checkpoint(const std::string& path, bool with_optimizer) {
   TRIT_CHECK(checksum64(table.data(), table_bytes) == h.table_checksum,
              "checkpoint '%s' is corrupt: section table checksum mismatch", p);
 
-  auto section = [&](const char* tag, bool verify) -> std::string_view {
+  auto section = [&](const char* tag, bool verify = false) -> std::string_view {
     char t[8];
     tag_copy(t, tag);
     for (const auto& e : table) {
@@ -112,23 +112,23 @@ Checkpoint load_checkpoint(const std::string& path, bool with_optimizer) {
     fail(strf("checkpoint '%s' has no %s section", p, tag));
   };
 
-  // Every section is bounds- and checksum-verified, including those not loaded: a damaged file is
-  // reported as such whatever the caller needs from it.
+  // Every section is bounds- and checksum-verified once, here, including those not loaded: a damaged
+  // file is reported as such whatever the caller needs from it.
   for (const auto& e : table) {
     const std::string tag(e.tag, strnlen(e.tag, 8));
     section(tag.c_str(), true);
   }
   Checkpoint ck;
   try {
-    ck.config = config_from_json(nlohmann::json::parse(section("CONFIG", true)));
-    ck.state = nlohmann::json::parse(section("STATE", true));
+    ck.config = config_from_json(nlohmann::json::parse(section("CONFIG")));
+    ck.state = nlohmann::json::parse(section("STATE"));
   } catch (const nlohmann::json::exception& e) {
     fail(strf("checkpoint '%s' is corrupt: %s", p, e.what()));
   }
-  ck.tokenizer = std::string(section("TOKENIZR", true));
+  ck.tokenizer = std::string(section("TOKENIZR"));
   const size_t n = make_layout(ck.config).total;
   auto floats = [&](const char* tag, std::vector<float>& out) {
-    std::string_view s = section(tag, true);
+    std::string_view s = section(tag);
     TRIT_CHECK(s.size() == n * sizeof(float), "checkpoint '%s': section %s holds %zu bytes, the config needs %zu", p,
                tag, s.size(), n * sizeof(float));
     out.resize(n);

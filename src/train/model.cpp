@@ -118,12 +118,6 @@ void Model::init_random(uint64_t seed) {
 
 void Model::zero_grads() { std::memset(grads.data(), 0, grads.size() * sizeof(float)); }
 
-std::string Model::tensor_name_at(size_t offset) const {
-  for (const auto& t : layout_.tensors)
-    if (t.offset == offset) return t.name;
-  return "?";
-}
-
 void Model::quantize_weights(long step) {
   step_ = step;
   if (!cfg_.ternary()) {

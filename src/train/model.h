@@ -57,7 +57,6 @@ class Model {
   const float* bitlinear_forward(const float* x, float* xq, size_t w_off, float* y, int N, int in, int out,
                                  const std::string& name);
   void bitlinear_backward(const float* dy, const float* xin, size_t w_off, float* dx, int N, int in, int out);
-  std::string tensor_name_at(size_t offset) const;
 
   Config cfg_;
   Layout layout_;
