@@ -16,6 +16,7 @@
 struct trit_model {
   std::unique_ptr<trit::Engine> engine;
   std::unique_ptr<trit::Tokenizer> tokenizer;
+  std::string tokenizer_missing;  // why tokenizer is null: the error trit_tokenize/trit_detokenize report
   std::unique_ptr<trit::Sampler> sampler;
   trit_sample_params sampler_params{};
   std::vector<uint32_t> history;
@@ -40,6 +41,7 @@ trit_model* trit_load(const char* path, int n_ctx, int n_threads, char* err, siz
     trit::LoadedModel lm = trit::load_model_gguf(path ? path : "");
     if (!lm.tokenizer_spm.empty())
       m->tokenizer = std::make_unique<trit::Tokenizer>(trit::Tokenizer::from_bytes(lm.tokenizer_spm, path));
+    m->tokenizer_missing = lm.tokenizer_missing;
     const int ctx = n_ctx > 0 ? n_ctx : std::min(lm.weights.config.max_position_embeddings, 4096);
     m->engine = std::make_unique<trit::Engine>(std::move(lm.weights), ctx);
     return m.release();
@@ -58,7 +60,7 @@ int32_t trit_token_eos(const trit_model* m) { return m->tokenizer ? m->tokenizer
 
 int trit_tokenize(trit_model* m, const char* text, int add_bos, int32_t* ids, int max_ids) {
   try {
-    if (!m->tokenizer) throw trit::Error("the model carries no tokenizer");
+    if (!m->tokenizer) throw trit::Error(m->tokenizer_missing);
     std::vector<uint32_t> v = m->tokenizer->encode(text ? text : "");
     if (add_bos && m->tokenizer->bos_id() >= 0) v.insert(v.begin(), static_cast<uint32_t>(m->tokenizer->bos_id()));
     for (int i = 0; i < std::min<int>(max_ids, static_cast<int>(v.size())); ++i) ids[i] = static_cast<int32_t>(v[i]);
@@ -71,7 +73,7 @@ int trit_tokenize(trit_model* m, const char* text, int add_bos, int32_t* ids, in
 
 int trit_detokenize(trit_model* m, const int32_t* ids, int n, char* buf, size_t buf_len) {
   try {
-    if (!m->tokenizer) throw trit::Error("the model carries no tokenizer");
+    if (!m->tokenizer) throw trit::Error(m->tokenizer_missing);
     std::vector<uint32_t> v;
     for (int i = 0; i < n; ++i) {
       if (ids[i] < 0 || ids[i] >= trit_vocab_size(m)) throw trit::Error("token id out of range");

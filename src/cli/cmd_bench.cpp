@@ -167,7 +167,7 @@ int bench_model(int argc, char** argv) {
           {"threads", "N", "threads (default: all cores)", "t"},
           {"prompt", "N", "prefill tokens (default 512)", "p"},
           {"n", "N", "decode tokens (default 128)", "n"},
-          {"batch", "B", "prefill batch (default 32)", "b"},
+          {"batch", "B", "prefill batch (default 256)", "b"},
           {"json", "", "print one JSON object"}});
   if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model"), "trit bench: -m MODEL is required");
@@ -177,21 +177,27 @@ int bench_model(int argc, char** argv) {
   const double bw = read_bandwidth_in_child();
   LoadedModel lm = load_model_gguf(a.str("model"));
   const Config c = lm.weights.config;
-  const int ctx = std::min(c.max_position_embeddings, np + nd);
-  TRIT_CHECK(np + nd <= c.max_position_embeddings, "trit bench: -p + -n = %d exceeds the model's context %d", np + nd,
+  const int ctx = std::max(np, nd);
+  TRIT_CHECK(ctx <= c.max_position_embeddings, "trit bench: -p and -n must be at most the model's context %d",
              c.max_position_embeddings);
-  Engine e(std::move(lm.weights), ctx, static_cast<int>(a.integer("batch", 32)));
+  const int batch = static_cast<int>(a.integer("batch", 256));
+  TRIT_CHECK(batch > 0, "trit bench: -b must be positive");
+  Engine e(std::move(lm.weights), ctx, batch);
   Rng r(1);
   std::vector<int32_t> prompt(np);
   for (auto& t : prompt) t = static_cast<int32_t>(r.below(c.vocab_size));
+  // As llama-bench: a warm-up token (it also maps every weight page in), then the prompt from an
+  // empty context, then nd tokens generated from an empty context again.
+  e.eval(prompt[0], 0);
   const double t0 = now_seconds();
   const float* logits = e.eval_batch(prompt.data(), np, 0);
   const double t1 = now_seconds();
   double kv = 0;
+  int32_t next = prompt[0];
   for (int i = 0; i < nd; ++i) {
-    const int32_t next = static_cast<int32_t>(std::max_element(logits, logits + c.vocab_size) - logits);
-    kv += static_cast<double>(e.kv_bytes_read(np + i));
-    logits = e.eval(next, np + i);
+    kv += static_cast<double>(e.kv_bytes_read(i));
+    logits = e.eval(next, i);
+    next = static_cast<int32_t>(std::max_element(logits, logits + c.vocab_size) - logits);
   }
   const double t2 = now_seconds();
   const double prefill = np / (t1 - t0), decode = nd / (t2 - t1);

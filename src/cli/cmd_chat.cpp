@@ -32,7 +32,7 @@ int cmd_chat(int argc, char** argv) {
   TRIT_CHECK(a.has("model"), "trit chat: -m MODEL.gguf is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
   LoadedModel lm = load_model_gguf(a.str("model"));
-  TRIT_CHECK(!lm.tokenizer_spm.empty(), "model '%s' carries no tokenizer", a.str("model").c_str());
+  TRIT_CHECK(!lm.tokenizer_spm.empty(), "%s", lm.tokenizer_missing.c_str());
   Tokenizer tok = Tokenizer::from_bytes(lm.tokenizer_spm, "model '" + a.str("model") + "'");
   const int ctx = std::min(lm.weights.config.max_position_embeddings, 4096);
   const int V = lm.weights.config.vocab_size;

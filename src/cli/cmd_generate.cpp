@@ -40,8 +40,7 @@ int cmd_generate(int argc, char** argv) {
   int ctx;
   if (gguf) {
     LoadedModel lm = load_model_gguf(path);
-    TRIT_CHECK(!lm.tokenizer_spm.empty(), "model '%s' carries no SentencePiece tokenizer (trit.tokenizer.spm)",
-               path.c_str());
+    TRIT_CHECK(!lm.tokenizer_spm.empty(), "%s", lm.tokenizer_missing.c_str());
     tokp = std::make_unique<Tokenizer>(Tokenizer::from_bytes(lm.tokenizer_spm, "model '" + path + "'"));
     cfg = lm.weights.config;
     ctx = std::min(cfg.max_position_embeddings, 4096);

@@ -5,13 +5,26 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/attention.h"
 #include "kernels/norm.h"
 #include "kernels/ternary_pack.h"
 
 namespace trit {
 
+namespace {
+// f(j) for every row j of a batch: in parallel for a prompt, inline for one token. (An OpenMP
+// `if (n > 1)` clause is not enough: libgomp's serialized region cost ~1 ms each here while the
+// other thread waited, which made 2-thread decoding slower than 1-thread.)
+template <typename F>
+void for_each_row(int n, F f) {
+  if (n == 1) return f(0);
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < n; ++j) f(j);
+}
+}  // namespace
+
 Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
-    : w_(std::move(w)), n_ctx_(n_ctx), max_batch_(max_batch), simd_(detect_simd()) {
+    : w_(std::move(w)), n_ctx_(n_ctx), max_batch_(std::min(max_batch, n_ctx)), simd_(detect_simd()) {
   const Config& c = w_.config;
   TRIT_CHECK(n_ctx > 0 && n_ctx <= c.max_position_embeddings, "context %d must be in 1..%d", n_ctx,
              c.max_position_embeddings);
@@ -23,6 +36,7 @@ Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
   v_cache_.assign(k_cache_.size(), 0.0f);
   const int widest = std::max({C, F, H * hd});
   stride_ = (widest + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
+  max_batch = max_batch_;
   const size_t rows = static_cast<size_t>(max_batch) * stride_;
   x_.assign(rows, 0.0f);
   xb_.assign(rows, 0.0f);
@@ -38,14 +52,19 @@ Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
   x8_.assign(rows, 0);
   xsum_.assign(rows / 32, 0);
   x8_scale_.assign(max_batch, 1.0f);
+  if (w_.head.type == DenseType::I8) {
+    head_row_sums_.resize(w_.head.rows);
+    dense_row_sums(w_.head, head_row_sums_.data());
+  }
 }
 
 void Engine::quantize_input(int n, const float* x, int cols) {
   const int padded = (cols + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
-  for (int j = 0; j < n; ++j)
+  for_each_row(n, [&](int j) {
     x8_scale_[j] = quantize_row_i8(x + static_cast<size_t>(j) * stride_, cols, padded,
                                    x8_.data() + static_cast<size_t>(j) * stride_,
                                    xsum_.data() + static_cast<size_t>(j) * (stride_ / 32));
+  });
 }
 
 void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input) {
@@ -57,6 +76,20 @@ void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool
     if (W.ternary) trit2_gemv_f32(W.t2, xr, yr, simd_);
     else dense_gemv(W.dense, xr, yr, simd_);
   }
+}
+
+// Products of one input with two or three matrices (q, k, v; gate, up); c may be null. One token
+// of a W1.58A8 model takes them in one parallel region.
+void Engine::linear3(const LinearWeight& A, const LinearWeight& B, const LinearWeight& C, int n, const float* x,
+                     float* ya, float* yb, float* yc, bool quantized_input) {
+  if (n == 1 && quantized_input && A.ternary && B.ternary && (!yc || C.ternary)) {
+    const Trit2Matrix* Ws[3] = {&A.t2, &B.t2, &C.t2};
+    float* ys[3] = {ya, yb, yc};
+    return trit2_gemv_i8_multi(Ws, ys, yc ? 3 : 2, x8_.data(), xsum_.data(), x8_scale_[0], simd_);
+  }
+  linear(A, n, x, ya, quantized_input);
+  linear(B, n, x, yb, quantized_input);
+  if (yc) linear(C, n, x, yc, quantized_input);
 }
 
 uint64_t Engine::kv_bytes_read(int pos) const {
@@ -79,11 +112,10 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
                c.vocab_size);
   TRIT_CHECK(pos >= 0 && pos + n <= n_ctx_, "position %d is outside the context of %d", pos + n - 1, n_ctx_);
   const int C = c.hidden_size, F = c.intermediate_size, hd = c.head_dim();
-  const int H = c.num_attention_heads, KV = c.num_key_value_heads, A = H * hd, group = H / KV;
+  const int H = c.num_attention_heads, KV = c.num_key_value_heads, A = H * hd;
   const int S = stride_;
   const float eps = c.rms_norm_eps;
   const bool aq = w_.act_quant;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   float rstd;
   // x += y, row by row (the residual stream).
   auto add_rows = [&](const float* y, int rows, int cols) {
@@ -91,8 +123,10 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
       for (int i = 0; i < cols; ++i) x_[static_cast<size_t>(j) * S + i] += y[static_cast<size_t>(j) * S + i];
   };
   auto rows_norm = [&](const float* in, const float* wgt, float* out, int cols) {
-    for (int j = 0; j < n; ++j)
+    for_each_row(n, [&](int j) {
+      float rstd;
       rmsnorm_forward(in + static_cast<size_t>(j) * S, wgt, out + static_cast<size_t>(j) * S, &rstd, 1, cols, eps);
+    });
   };
 
   for (int j = 0; j < n; ++j) dense_row(w_.embd, tokens[j], x_.data() + static_cast<size_t>(j) * S);
@@ -100,9 +134,7 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     const LayerWeights& L = w_.layers[l];
     rows_norm(x_.data(), L.attn_norm, xb_.data(), C);
     if (aq) quantize_input(n, xb_.data(), C);
-    linear(L.wq, n, xb_.data(), q_.data(), aq);
-    linear(L.wk, n, xb_.data(), k_.data(), aq);
-    linear(L.wv, n, xb_.data(), v_.data(), aq);
+    linear3(L.wq, L.wk, L.wv, n, xb_.data(), q_.data(), k_.data(), v_.data(), aq);
     float* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     auto qrow = [&](std::vector<float>& buf, int j) { return buf.data() + static_cast<size_t>(j) * S; };
@@ -125,36 +157,7 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
       std::memcpy(kc + static_cast<size_t>(p) * KV * hd, kj, sizeof(float) * KV * hd);
       std::memcpy(vc + static_cast<size_t>(p) * KV * hd, qrow(v_, j), sizeof(float) * KV * hd);
     }
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int j = 0; j < n; ++j)
-      for (int h = 0; h < H; ++h) {
-        const int p = pos + j, g = h / group;
-        const float* q = qrow(q_, j) + h * hd;
-        float* sc = scores_.data() + (static_cast<size_t>(j) * H + h) * n_ctx_;
-        float mx = -INFINITY;
-        for (int t = 0; t <= p; ++t) {
-          const float* k = kc + (static_cast<size_t>(t) * KV + g) * hd;
-          float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-          for (int i = 0; i < hd; ++i) d += q[i] * k[i];
-          sc[t] = d * scale;
-          mx = std::max(mx, sc[t]);
-        }
-        float sum = 0.0f;
-        for (int t = 0; t <= p; ++t) {
-          sc[t] = std::exp(sc[t] - mx);
-          sum += sc[t];
-        }
-        float* o = att_.data() + static_cast<size_t>(j) * S + h * hd;
-        std::fill(o, o + hd, 0.0f);
-        const float inv = 1.0f / sum;
-        for (int t = 0; t <= p; ++t) {
-          const float pr = sc[t] * inv;
-          const float* v = vc + (static_cast<size_t>(t) * KV + g) * hd;
-#pragma omp simd
-          for (int i = 0; i < hd; ++i) o[i] += pr * v[i];
-        }
-      }
+    attention_cached(q_.data(), S, kc, vc, n, pos, H, KV, hd, scores_.data(), att_.data(), S);
     const float* att = att_.data();
     if (L.attn_sub_norm) {
       rows_norm(att_.data(), L.attn_sub_norm, xb2_.data(), A);
@@ -166,11 +169,10 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
 
     rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
     if (aq) quantize_input(n, xb_.data(), C);
-    linear(L.wgate, n, xb_.data(), hb_.data(), aq);
-    linear(L.wup, n, xb_.data(), hb2_.data(), aq);
+    linear3(L.wgate, L.wup, L.wup, n, xb_.data(), hb_.data(), hb2_.data(), nullptr, aq);
     const bool relu2 = c.hidden_act == "relu2";
     // The activations go to row stride S (zero-padded) for the down projection's input.
-    for (int j = 0; j < n; ++j) {
+    for_each_row(n, [&](int j) {
       const float* g = hb_.data() + static_cast<size_t>(j) * S;
       const float* u = hb2_.data() + static_cast<size_t>(j) * S;
       float* out = att_.data() + static_cast<size_t>(j) * S;
@@ -179,7 +181,7 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
         out[i] = a * u[i];
       }
       std::fill(out + F, out + S, 0.0f);
-    }
+    });
     const float* h = att_.data();
     if (L.ffn_sub_norm) {
       rows_norm(att_.data(), L.ffn_sub_norm, xb2_.data(), F);
@@ -191,7 +193,15 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
   }
   const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
   rmsnorm_forward(last, w_.output_norm, xb_.data(), &rstd, 1, C, eps);
-  dense_gemv(w_.head, xb_.data(), logits_.data(), simd_);
+  if (w_.head.type == DenseType::I8) {
+    // An int8 head takes int8 activations (per-token absmax, as every W1.58A8 product): one byte
+    // and one integer multiply-add per weight.
+    const int padded = (C + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
+    const float xs = quantize_row_i8(xb_.data(), C, padded, x8_.data(), xsum_.data());
+    dense_gemv_i8(w_.head, x8_.data(), xs, head_row_sums_.data(), logits_.data(), simd_);
+  } else {
+    dense_gemv(w_.head, xb_.data(), logits_.data(), simd_);
+  }
   return logits_.data();
 }
 

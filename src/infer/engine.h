@@ -40,8 +40,8 @@ struct EngineWeights {
 
 class Engine {
  public:
-  // Prompts are processed up to max_batch tokens at a time.
-  Engine(EngineWeights w, int n_ctx, int max_batch = 32);
+  // Prompts are processed up to max_batch tokens at a time (at most n_ctx).
+  Engine(EngineWeights w, int n_ctx, int max_batch = 256);
   const Config& config() const { return w_.config; }
   int n_ctx() const { return n_ctx_; }
   SimdLevel simd() const { return simd_; }
@@ -56,6 +56,8 @@ class Engine {
   const float* eval_chunk(const int32_t* tokens, int n, int pos);
   // Y[n, W.rows] = X[n, ...] W^T; rows of X are `stride` floats apart (zero-padded to 128).
   void linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input);
+  void linear3(const LinearWeight& A, const LinearWeight& B, const LinearWeight& C, int n, const float* x, float* ya,
+               float* yb, float* yc, bool quantized_input);
   void quantize_input(int n, const float* x, int cols);
 
   EngineWeights w_;
@@ -67,6 +69,7 @@ class Engine {
   std::vector<int8_t> x8_;
   std::vector<int32_t> xsum_;
   std::vector<float> x8_scale_;
+  std::vector<int32_t> head_row_sums_;  // an I8 head's row sums, for its integer product
 };
 
 }  // namespace trit

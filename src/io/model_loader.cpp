@@ -1,6 +1,10 @@
 #include "io/model_loader.h"
 
+#include <algorithm>
+#include <climits>
+
 #include "core/error.h"
+#include "io/tokenizer.h"
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
 #include "model/layout.h"
@@ -18,6 +22,82 @@ uint32_t get_u32(const GgufFile& f, const std::string& key) {
 float get_f32(const GgufFile& f, const std::string& key, float def) {
   const GgufValue* v = f.find(key);
   return v ? static_cast<float>(v->as_f64()) : def;
+}
+
+// The vocabulary of tokenizer.ggml.*, with llama.cpp's defaults for a SentencePiece vocabulary where
+// a special-token key is absent (<unk> the token of type 2, <s> 1 and </s> 2 when they are control
+// tokens). Throws trit::Error naming a key of the wrong type.
+GgmlVocab ggml_vocab_from_gguf(const GgufFile& f) {
+  const char* p = f.path().c_str();
+  auto array = [&](const std::string& key) -> const GgufValue& {
+    const GgufValue* v = f.find(key);
+    TRIT_CHECK(v, "model '%s' has no %s", p, key.c_str());
+    TRIT_CHECK(v->type == GgufValueType::ARRAY, "model '%s': %s is not an array", p, key.c_str());
+    return *v;
+  };
+  GgmlVocab vocab;
+  const GgufValue* model = f.find("tokenizer.ggml.model");
+  TRIT_CHECK(model && model->type == GgufValueType::STRING, "model '%s': tokenizer.ggml.model is not a string", p);
+  vocab.model = model->as_str();
+  if (vocab.model != "llama") return vocab;  // from_ggml_vocab refuses it, naming the model
+  const auto* tokens = std::get_if<std::vector<std::string>>(&array("tokenizer.ggml.tokens").v);
+  TRIT_CHECK(tokens, "model '%s': tokenizer.ggml.tokens is not an array of strings", p);
+  vocab.tokens = *tokens;
+  const auto* scores = std::get_if<std::vector<double>>(&array("tokenizer.ggml.scores").v);
+  TRIT_CHECK(scores, "model '%s': tokenizer.ggml.scores is not an array of floats", p);
+  vocab.scores.assign(scores->begin(), scores->end());
+  const auto* types = std::get_if<std::vector<int64_t>>(&array("tokenizer.ggml.token_type").v);
+  TRIT_CHECK(types, "model '%s': tokenizer.ggml.token_type is not an array of integers", p);
+  for (int64_t t : *types)  // out-of-range values stay out of range (from_ggml_vocab names them)
+    vocab.token_types.push_back(static_cast<int32_t>(std::clamp<int64_t>(t, INT32_MIN, INT32_MAX)));
+
+  const int n = static_cast<int>(std::min<size_t>(vocab.tokens.size(), vocab.token_types.size()));
+  auto special_id = [&](const std::string& key, int default_id, int default_type) {
+    if (const GgufValue* v = f.find("tokenizer.ggml." + key)) {
+      if (const auto* id = std::get_if<uint64_t>(&v->v))
+        return *id > static_cast<uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(*id);
+      const auto* signed_id = std::get_if<int64_t>(&v->v);
+      TRIT_CHECK(signed_id, "model '%s': tokenizer.ggml.%s is not an integer", p, key.c_str());
+      return static_cast<int>(std::clamp<int64_t>(*signed_id, -1, INT32_MAX));  // a negative id: none
+    }
+    const bool default_fits = default_id >= 0 && default_id < n && vocab.token_types[default_id] == default_type;
+    return default_fits ? default_id : -1;
+  };
+  vocab.unk_id = special_id("unknown_token_id", -1, 2);
+  vocab.bos_id = special_id("bos_token_id", 1, 3);
+  vocab.eos_id = special_id("eos_token_id", 2, 3);
+  vocab.pad_id = special_id("padding_token_id", -1, 3);
+  if (const GgufValue* v = f.find("tokenizer.ggml.add_space_prefix")) {
+    const bool* b = std::get_if<bool>(&v->v);
+    TRIT_CHECK(b, "model '%s': tokenizer.ggml.add_space_prefix is not a bool", p);
+    vocab.add_space_prefix = *b;
+  }
+  return vocab;
+}
+
+// trit's own files carry the serialized SentencePiece model; files from llama.cpp only its
+// vocabulary, from which the model is rebuilt. A file whose tokenizer cannot be had still loads,
+// to run by token ids (as it did before rebuilding existed); tokenizer_missing says why, for the
+// callers that need text.
+void load_tokenizer(const GgufFile& f, LoadedModel& m) {
+  const char* p = f.path().c_str();
+  if (const GgufValue* spm = f.find("trit.tokenizer.spm")) {
+    const auto* bytes = std::get_if<std::vector<int64_t>>(&spm->v);
+    TRIT_CHECK(bytes && spm->type == GgufValueType::ARRAY && spm->elem == GgufValueType::U8,
+               "model '%s': trit.tokenizer.spm is not an array of bytes", p);
+    m.tokenizer_spm.resize(bytes->size());
+    for (size_t i = 0; i < bytes->size(); ++i) m.tokenizer_spm[i] = static_cast<char>((*bytes)[i]);
+    return;
+  }
+  if (!f.find("tokenizer.ggml.model")) {
+    m.tokenizer_missing = strf("model '%s' carries no tokenizer (neither trit.tokenizer.spm nor tokenizer.ggml.*)", p);
+    return;
+  }
+  try {
+    m.tokenizer_spm = Tokenizer::from_ggml_vocab(ggml_vocab_from_gguf(f), strf("model '%s'", p)).serialized();
+  } catch (const Error& e) {
+    m.tokenizer_missing = e.what();
+  }
 }
 
 }  // namespace
@@ -174,11 +254,7 @@ LoadedModel load_model_gguf(const std::string& path) {
     w.layers.push_back(L);
   }
   w.keep_alive = m.file;
-  if (const GgufValue* spm = f.find("trit.tokenizer.spm")) {
-    const auto& bytes = std::get<std::vector<int64_t>>(spm->v);
-    m.tokenizer_spm.resize(bytes.size());
-    for (size_t i = 0; i < bytes.size(); ++i) m.tokenizer_spm[i] = static_cast<char>(bytes[i]);
-  }
+  load_tokenizer(f, m);
   return m;
 }
 

@@ -12,7 +12,10 @@ namespace trit {
 struct LoadedModel {
   std::shared_ptr<GgufFile> file;
   EngineWeights weights;
-  std::string tokenizer_spm;  // trit.tokenizer.spm, empty if absent
+  // The serialized SentencePiece model (Tokenizer::from_bytes): trit.tokenizer.spm, or else rebuilt
+  // from the tokenizer.ggml.* vocabulary of a file written by llama.cpp; empty if neither can be had.
+  std::string tokenizer_spm;
+  std::string tokenizer_missing;  // why tokenizer_spm is empty (the model still runs by token ids)
 };
 
 LoadedModel load_model_gguf(const std::string& path);

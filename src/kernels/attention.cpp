@@ -90,4 +90,69 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
     }
 }
 
+// Per head: S = scale * Q K^T [n, T] (T = pos+n), row j masked past position pos+j, softmax,
+// O = P V [n, hd]. One token (decode) is the same products with n = 1.
+void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, int n, int pos,
+                      int H, int KV, int hd, float* scores, float* out, int out_stride) {
+  const int T = pos + n, group = H / KV, kv_stride = KV * hd;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  if (n == 1) {
+    // One token: per head, T short dot products; two BLAS calls per head cost more than the work.
+#pragma omp parallel for schedule(static)
+    for (int h = 0; h < H; ++h) {
+      const float* qh = q + h * hd;
+      const float* kh = k_cache + (h / group) * hd;
+      const float* vh = v_cache + (h / group) * hd;
+      float* S = scores + static_cast<size_t>(h) * T;
+      float mx = -INFINITY;
+      for (int t = 0; t < T; ++t) {
+        const float* k = kh + static_cast<size_t>(t) * kv_stride;
+        float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+        for (int i = 0; i < hd; ++i) d += qh[i] * k[i];
+        S[t] = d * scale;
+        mx = std::max(mx, S[t]);
+      }
+      float sum = 0.0f;
+      for (int t = 0; t < T; ++t) {
+        S[t] = std::exp(S[t] - mx);
+        sum += S[t];
+      }
+      const float inv = 1.0f / sum;
+      float* o = out + h * hd;
+      std::fill(o, o + hd, 0.0f);
+      for (int t = 0; t < T; ++t) {
+        const float p = S[t] * inv;
+        const float* v = vh + static_cast<size_t>(t) * kv_stride;
+#pragma omp simd
+        for (int i = 0; i < hd; ++i) o[i] += p * v[i];
+      }
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int h = 0; h < H; ++h) {
+    const int g = h / group;
+    float* S = scores + static_cast<size_t>(h) * n * T;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, T, hd, scale, q + h * hd, q_stride, k_cache + g * hd,
+                kv_stride, 0.0f, S, T);
+    for (int j = 0; j < n; ++j) {
+      float* row = S + static_cast<size_t>(j) * T;
+      const int visible = pos + j + 1;
+      float mx = -INFINITY;
+      for (int t = 0; t < visible; ++t) mx = std::max(mx, row[t]);
+      float sum = 0.0f;
+      for (int t = 0; t < visible; ++t) {
+        row[t] = std::exp(row[t] - mx);
+        sum += row[t];
+      }
+      const float inv = 1.0f / sum;
+      for (int t = 0; t < visible; ++t) row[t] *= inv;
+      std::fill(row + visible, row + T, 0.0f);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, T, 1.0f, S, T, v_cache + g * hd, kv_stride, 0.0f,
+                out + h * hd, out_stride);
+  }
+}
+
 }  // namespace trit

@@ -16,4 +16,11 @@ void attention_forward(const float* qkv, float* out, float* probs, const Attenti
 void attention_backward(const float* dout, const float* qkv, const float* probs, float* dqkv,
                         const AttentionShape& s);
 
+// Inference: causal attention of n new tokens at positions pos .. pos+n-1 over a KV cache that
+// already holds positions 0 .. pos+n-1 (the new ones included). Layouts: q [n][q_stride], head h at
+// columns h*hd (query head h reads kv head h / (H/KV)); k_cache, v_cache [pos+n][KV*hd];
+// out [n][out_stride]; scores: workspace of H * n * (pos+n) floats.
+void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, int n, int pos,
+                      int H, int KV, int hd, float* scores, float* out, int out_stride);
+
 }  // namespace trit

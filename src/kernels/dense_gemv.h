@@ -20,4 +20,13 @@ struct DenseMatrix {
 void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level);
 void dense_row(const DenseMatrix& W, int row, float* out);
 
+// An I8 matrix times an int8 vector (per-token absmax, quantize_row_i8 in ternary_gemv.h):
+//   y[r] = row_scales[r] * x_scale * sum_c w[r,c] x8[c].
+// AVX-512 VNNI computes sum (x8+128) w - 128 * row_sums[r] with vpdpbusd (x+128 is the unsigned
+// operand), so row_sums[r] = sum_c w[r,c] must be supplied (dense_row_sums). x8 is read for W.cols
+// entries. The I8 head of a model costs one byte per weight and one dot product per 64 of them.
+void dense_row_sums(const DenseMatrix& W, int32_t* row_sums);
+void dense_gemv_i8(const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y,
+                   SimdLevel level);
+
 }  // namespace trit

@@ -33,6 +33,11 @@ struct Trit2Matrix {
 // x8: int8 activations padded with zeros to a multiple of 128; xsum32[i] = sum of x8[32i .. 32i+31].
 void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
                    SimdLevel level);
+// Several products of the same input at once (q, k, v; gate, up): one parallel region for all.
+void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, const int8_t* x8,
+                         const int32_t* xsum32, float x_scale, SimdLevel level);
+// Widest row the AVX-512 decode path takes (wider rows use the slice kernels).
+constexpr int kMaxBlockCols = 1 << 18;
 // A batch of n activation rows at once (prefill): row j of x8 starts at x8 + j*x_stride, of xsum32 at
 // xsum32 + j*x_stride/32; row j of y at y + j*y_stride. Each weight chunk is decoded once for up to 8
 // rows.

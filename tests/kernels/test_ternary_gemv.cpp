@@ -52,20 +52,38 @@ TEST(TernaryGemv, TQ2_0BlocksMatchFloatProduct) {
   }
 }
 
+// A random ternary matrix packed as trit2 or trit1, with random positive scales.
+struct PackedMatrix {
+  std::vector<int8_t> codes;
+  std::vector<uint8_t> packed;
+  std::vector<float> scales;
+  Trit2Matrix W;
+};
+PackedMatrix random_matrix(const Case& cs, bool trit1) {
+  PackedMatrix m;
+  Rng r(cs.rows * 131 + cs.cols);
+  m.codes.resize(static_cast<size_t>(cs.rows) * cs.cols);
+  for (auto& c : m.codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
+  m.packed.resize(cs.rows * (trit1 ? trit1_row_bytes(cs.cols) : trit2_row_bytes(cs.cols)));
+  (trit1 ? pack_trit1 : pack_trit2)(m.codes.data(), cs.rows, cs.cols, m.packed.data());
+  m.scales.resize(ternary_scale_count(cs.rows, cs.cols, cs.group));
+  for (auto& s : m.scales) s = static_cast<float>(0.01 + r.uniform());
+  m.W = Trit2Matrix{m.packed.data(), m.scales.data(), cs.rows, cs.cols, cs.group, false, trit1};
+  return m;
+}
+
+const Case kCases[] = {{5, 96, kScaleTensor}, {7, 200, kScaleRow}, {3, 320, 32},  {9, 1000, kScaleRow},
+                       {4, 384, 64},          {6, 512, 128},       {2, 256, 256}, {33, 640, 32},
+                       {13, 1152, kScaleTensor}, {10, 1024, 512}, {17, 768, kScaleRow}, {26, 384, kScaleTensor}};
+
 TEST(TernaryGemv, AllLevelsMatchReferences) {
   const SimdLevel best = detect_simd();
-  const Case cases[] = {{5, 96, kScaleTensor}, {7, 200, kScaleRow}, {3, 320, 32}, {9, 1000, kScaleRow},
-                        {4, 384, 64},          {6, 512, 128},       {2, 256, 256}, {33, 640, 32}};
   for (const bool trit1 : {false, true})
-  for (const auto& cs : cases) {
-    Rng r(cs.rows * 131 + cs.cols);
-    std::vector<int8_t> codes(static_cast<size_t>(cs.rows) * cs.cols);
-    for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
-    std::vector<uint8_t> packed(cs.rows * (trit1 ? trit1_row_bytes(cs.cols) : trit2_row_bytes(cs.cols)));
-    (trit1 ? pack_trit1 : pack_trit2)(codes.data(), cs.rows, cs.cols, packed.data());
-    std::vector<float> scales(ternary_scale_count(cs.rows, cs.cols, cs.group));
-    for (auto& s : scales) s = static_cast<float>(0.01 + r.uniform());
-    const Trit2Matrix W{packed.data(), scales.data(), cs.rows, cs.cols, cs.group, false, trit1};
+  for (const auto& cs : kCases) {
+    const PackedMatrix m = random_matrix(cs, trit1);
+    const Trit2Matrix& W = m.W;
+    const auto& codes = m.codes;
+    const auto& scales = m.scales;
     const int padded = (cs.cols + 127) / 128 * 128;
     auto x = test::random_vec(padded, cs.cols);
     std::fill(x.begin() + cs.cols, x.end(), 0.0f);
@@ -94,6 +112,39 @@ TEST(TernaryGemv, AllLevelsMatchReferences) {
       EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), cs.rows), 1e-5) << simd_name(lv) << " " << cs.cols << (trit1 ? " trit1" : " trit2");
       EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), cs.rows), 1e-5)
           << simd_name(lv) << " " << cs.cols << (trit1 ? " trit1" : " trit2");
+    }
+  }
+}
+
+// The batched (prefill) product equals the one-vector product row by row, for batch sizes around
+// the 16- and 32-token tiles and row counts around the 12-row blocks, for every layout.
+TEST(TernaryGemv, BatchedProductMatchesRowByRow) {
+  const SimdLevel best = detect_simd();
+  for (const bool trit1 : {false, true})
+  for (const auto& cs : kCases) {
+    const PackedMatrix m = random_matrix(cs, trit1);
+    const int padded = (cs.cols + 127) / 128 * 128, stride = padded + 128;
+    for (const int n : {1, 2, 16, 17, 33, 40}) {
+      std::vector<int8_t> x8(static_cast<size_t>(n) * stride, 99);  // 99: bytes no product may read
+      std::vector<int32_t> xs(static_cast<size_t>(n) * stride / 32);
+      std::vector<float> xscale(n);
+      for (int j = 0; j < n; ++j) {
+        auto x = test::random_vec(cs.cols, 1000 * j + cs.cols);
+        xscale[j] = quantize_row_i8(x.data(), cs.cols, padded, x8.data() + static_cast<size_t>(j) * stride,
+                                    xs.data() + static_cast<size_t>(j) * stride / 32);
+      }
+      const int ys = cs.rows + 3;
+      std::vector<float> ref(static_cast<size_t>(n) * ys, 0.0f);
+      for (int j = 0; j < n; ++j)
+        trit2_gemv_i8(m.W, x8.data() + static_cast<size_t>(j) * stride, xs.data() + static_cast<size_t>(j) * stride / 32,
+                      xscale[j], ref.data() + static_cast<size_t>(j) * ys, SimdLevel::Scalar);
+      for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+        if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+        std::vector<float> y(static_cast<size_t>(n) * ys, 0.0f);
+        trit2_gemm_i8(m.W, n, x8.data(), xs.data(), stride, xscale.data(), y.data(), ys, lv);
+        EXPECT_LE(test::rel_max_error(y.data(), ref.data(), n * ys), 1e-5)
+            << simd_name(lv) << " rows " << cs.rows << " cols " << cs.cols << " n " << n << (trit1 ? " trit1" : "");
+      }
     }
   }
 }
