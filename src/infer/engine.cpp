@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/norm.h"
 #include "kernels/ternary_pack.h"
@@ -82,10 +83,12 @@ void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool
 // of a W1.58A8 model takes them in one parallel region.
 void Engine::linear3(const LinearWeight& A, const LinearWeight& B, const LinearWeight& C, int n, const float* x,
                      float* ya, float* yb, float* yc, bool quantized_input) {
-  if (n == 1 && quantized_input && A.ternary && B.ternary && (!yc || C.ternary)) {
+  if (quantized_input && A.ternary && B.ternary && (!yc || C.ternary)) {
     const Trit2Matrix* Ws[3] = {&A.t2, &B.t2, &C.t2};
     float* ys[3] = {ya, yb, yc};
-    return trit2_gemv_i8_multi(Ws, ys, yc ? 3 : 2, x8_.data(), xsum_.data(), x8_scale_[0], simd_);
+    if (n == 1) return trit2_gemv_i8_multi(Ws, ys, yc ? 3 : 2, x8_.data(), xsum_.data(), x8_scale_[0], simd_);
+    return trit2_gemm_i8_multi(Ws, ys, yc ? 3 : 2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), stride_,
+                               simd_);
   }
   linear(A, n, x, ya, quantized_input);
   linear(B, n, x, yb, quantized_input);
@@ -154,10 +157,13 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
       rotate(qrow(q_, j), H);
       float* kj = qrow(k_, j);
       rotate(kj, KV);
-      std::memcpy(kc + static_cast<size_t>(p) * KV * hd, kj, sizeof(float) * KV * hd);
-      std::memcpy(vc + static_cast<size_t>(p) * KV * hd, qrow(v_, j), sizeof(float) * KV * hd);
+      for (int g = 0; g < KV; ++g) {
+        std::memcpy(kc + (static_cast<size_t>(g) * n_ctx_ + p) * hd, kj + g * hd, sizeof(float) * hd);
+        std::memcpy(vc + (static_cast<size_t>(g) * n_ctx_ + p) * hd, qrow(v_, j) + g * hd, sizeof(float) * hd);
+      }
     }
-    attention_cached(q_.data(), S, kc, vc, n, pos, H, KV, hd, scores_.data(), att_.data(), S);
+    attention_cached(q_.data(), S, kc, vc, static_cast<size_t>(n_ctx_) * hd, n, pos, H, KV, hd, scores_.data(),
+                     att_.data(), S);
     const float* att = att_.data();
     if (L.attn_sub_norm) {
       rows_norm(att_.data(), L.attn_sub_norm, xb2_.data(), A);
@@ -170,16 +176,11 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
     if (aq) quantize_input(n, xb_.data(), C);
     linear3(L.wgate, L.wup, L.wup, n, xb_.data(), hb_.data(), hb2_.data(), nullptr, aq);
-    const bool relu2 = c.hidden_act == "relu2";
+    const Activation act = c.hidden_act == "relu2" ? Activation::ReLU2 : Activation::SiLU;
     // The activations go to row stride S (zero-padded) for the down projection's input.
     for_each_row(n, [&](int j) {
-      const float* g = hb_.data() + static_cast<size_t>(j) * S;
-      const float* u = hb2_.data() + static_cast<size_t>(j) * S;
       float* out = att_.data() + static_cast<size_t>(j) * S;
-      for (int i = 0; i < F; ++i) {
-        const float a = relu2 ? (g[i] > 0 ? g[i] * g[i] : 0.0f) : g[i] / (1.0f + std::exp(-g[i]));
-        out[i] = a * u[i];
-      }
+      glu_row(hb_.data() + static_cast<size_t>(j) * S, hb2_.data() + static_cast<size_t>(j) * S, out, F, act);
       std::fill(out + F, out + S, 0.0f);
     });
     const float* h = att_.data();

@@ -64,7 +64,7 @@ class Engine {
   int n_ctx_, max_batch_, stride_;  // stride_: floats per activation row (widest, padded to 128)
   SimdLevel simd_;
   RopeTable rope_;
-  std::vector<float> k_cache_, v_cache_;  // [L][n_ctx][KV*hd]
+  std::vector<float> k_cache_, v_cache_;  // [L][KV][n_ctx][hd]: one head's positions are contiguous
   std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;
   std::vector<int8_t> x8_;
   std::vector<int32_t> xsum_;

@@ -1,5 +1,13 @@
 #include "kernels/activation.h"
 
+#include <immintrin.h>
+
+// glibc's vector expf (libmvec), declared here: math.h declares it only under -ffast-math.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+extern "C" __m512 _ZGVeN16v_expf(__m512);
+#pragma GCC pop_options
+
 #include <cmath>
 #include <cstddef>
 
@@ -45,6 +53,39 @@ void glu_backward(const float* dh, const float* gu, float* dgu, int N, int F, Ac
       }
     }
   }
+}
+
+namespace {
+bool cpu_has_avx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+}  // namespace
+
+__attribute__((target("avx512f"))) static int silu_row_avx512(const float* g, const float* u, float* h, int F) {
+  int i = 0;
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= F; i += 16) {
+    const __m512 gv = _mm512_loadu_ps(g + i);
+    const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+    _mm512_storeu_ps(h + i, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_loadu_ps(u + i)));
+  }
+  return i;
+}
+
+void glu_row(const float* g, const float* u, float* h, int F, Activation act) {
+  if (act == Activation::ReLU2) {
+    for (int i = 0; i < F; ++i) {
+      const float r = g[i] > 0.0f ? g[i] : 0.0f;
+      h[i] = r * r * u[i];
+    }
+    return;
+  }
+  const int done = cpu_has_avx512() ? silu_row_avx512(g, u, h, F) : 0;
+  for (int i = done; i < F; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
 }  // namespace trit

@@ -1,6 +1,9 @@
 #include "kernels/attention.h"
 
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cblas.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
@@ -90,23 +93,59 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
     }
 }
 
+// o[0 .. hd) = inv * sum_t p[t] v[t*hd ..]: the output stays in registers, 64 floats at a time.
+__attribute__((target("avx512f"))) static void weighted_sum_avx512(const float* p, float inv, const float* v, int T,
+                                                                   int hd, float* o) {
+  for (int i0 = 0; i0 < hd; i0 += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const float* vi = v + i0;
+    for (int t = 0; t < T; ++t, vi += hd) {
+      const __m512 pt = _mm512_set1_ps(p[t]);
+      a0 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi), a0);
+      a1 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 16), a1);
+      a2 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 32), a2);
+      a3 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 48), a3);
+    }
+    const __m512 s = _mm512_set1_ps(inv);
+    _mm512_storeu_ps(o + i0, _mm512_mul_ps(a0, s));
+    _mm512_storeu_ps(o + i0 + 16, _mm512_mul_ps(a1, s));
+    _mm512_storeu_ps(o + i0 + 32, _mm512_mul_ps(a2, s));
+    _mm512_storeu_ps(o + i0 + 48, _mm512_mul_ps(a3, s));
+  }
+}
+
+static void attention_weighted_sum(const float* p, float inv, const float* v, int T, int hd, float* o) {
+  static const bool avx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  if (avx512 && hd % 64 == 0) return weighted_sum_avx512(p, inv, v, T, hd, o);
+  std::fill(o, o + hd, 0.0f);
+  for (int t = 0; t < T; ++t) {
+    const float pt = p[t] * inv;
+    const float* vt = v + static_cast<size_t>(t) * hd;
+#pragma omp simd
+    for (int i = 0; i < hd; ++i) o[i] += pt * vt[i];
+  }
+}
+
 // Per head: S = scale * Q K^T [n, T] (T = pos+n), row j masked past position pos+j, softmax,
-// O = P V [n, hd]. One token (decode) is the same products with n = 1.
-void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, int n, int pos,
-                      int H, int KV, int hd, float* scores, float* out, int out_stride) {
-  const int T = pos + n, group = H / KV, kv_stride = KV * hd;
+// O = P V [n, hd], through sgemm. One token (decode) runs its own loop instead: two BLAS calls per
+// head cost more than the work there.
+void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, size_t head_stride,
+                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride) {
+  const int T = pos + n, group = H / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   if (n == 1) {
-    // One token: per head, T short dot products; two BLAS calls per head cost more than the work.
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; ++h) {
       const float* qh = q + h * hd;
-      const float* kh = k_cache + (h / group) * hd;
-      const float* vh = v_cache + (h / group) * hd;
+      const float* kh = k_cache + (h / group) * head_stride;
+      const float* vh = v_cache + (h / group) * head_stride;
       float* S = scores + static_cast<size_t>(h) * T;
       float mx = -INFINITY;
       for (int t = 0; t < T; ++t) {
-        const float* k = kh + static_cast<size_t>(t) * kv_stride;
+        const float* k = kh + static_cast<size_t>(t) * hd;
         float d = 0.0f;
 #pragma omp simd reduction(+ : d)
         for (int i = 0; i < hd; ++i) d += qh[i] * k[i];
@@ -119,14 +158,7 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
         sum += S[t];
       }
       const float inv = 1.0f / sum;
-      float* o = out + h * hd;
-      std::fill(o, o + hd, 0.0f);
-      for (int t = 0; t < T; ++t) {
-        const float p = S[t] * inv;
-        const float* v = vh + static_cast<size_t>(t) * kv_stride;
-#pragma omp simd
-        for (int i = 0; i < hd; ++i) o[i] += p * v[i];
-      }
+      attention_weighted_sum(S, inv, vh, T, hd, out + h * hd);
     }
     return;
   }
@@ -134,8 +166,8 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
   for (int h = 0; h < H; ++h) {
     const int g = h / group;
     float* S = scores + static_cast<size_t>(h) * n * T;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, T, hd, scale, q + h * hd, q_stride, k_cache + g * hd,
-                kv_stride, 0.0f, S, T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, T, hd, scale, q + h * hd, q_stride, k_cache + g * head_stride,
+                hd, 0.0f, S, T);
     for (int j = 0; j < n; ++j) {
       float* row = S + static_cast<size_t>(j) * T;
       const int visible = pos + j + 1;
@@ -150,7 +182,7 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
       for (int t = 0; t < visible; ++t) row[t] *= inv;
       std::fill(row + visible, row + T, 0.0f);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, T, 1.0f, S, T, v_cache + g * hd, kv_stride, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, T, 1.0f, S, T, v_cache + g * head_stride, hd, 0.0f,
                 out + h * hd, out_stride);
   }
 }

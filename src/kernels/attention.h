@@ -3,6 +3,7 @@
 // [H*hd, (H+KV)*hd), v heads after; query head h reads kv head h / (H/KV).
 // out [B*T, H*hd]; probs [B, H, T, T] saved for backward (entries above the diagonal are zero).
 #pragma once
+#include <cstddef>
 
 namespace trit {
 
@@ -18,9 +19,10 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
 
 // Inference: causal attention of n new tokens at positions pos .. pos+n-1 over a KV cache that
 // already holds positions 0 .. pos+n-1 (the new ones included). Layouts: q [n][q_stride], head h at
-// columns h*hd (query head h reads kv head h / (H/KV)); k_cache, v_cache [pos+n][KV*hd];
-// out [n][out_stride]; scores: workspace of H * n * (pos+n) floats.
-void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, int n, int pos,
-                      int H, int KV, int hd, float* scores, float* out, int out_stride);
+// columns h*hd (query head h reads kv head h / (H/KV)); k_cache, v_cache [KV][head_stride], a kv
+// head's positions hd floats apart ([KV][n_ctx][hd] with head_stride = n_ctx*hd, so that one head's
+// keys are one contiguous stream); out [n][out_stride]; scores: workspace of H * n * (pos+n) floats.
+void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, size_t head_stride,
+                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride);
 
 }  // namespace trit

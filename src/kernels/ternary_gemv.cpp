@@ -45,7 +45,7 @@ const char* simd_name(SimdLevel s) {
   return s == SimdLevel::AVX512 ? "AVX-512 VNNI" : s == SimdLevel::AVX2 ? "AVX2" : "scalar";
 }
 
-float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32) {
+float quantize_row_i8_ref(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32) {
   float amax = 0.0f;
   for (int c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(x[c]));
   const float s = 127.0f / std::max(amax, kActScaleEps);
@@ -57,6 +57,40 @@ float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int
     xsum32[i] = sum;
   }
   return 1.0f / s;
+}
+
+// The same numbers 16 at a time: the product x*s is the same float multiply, vcvtps2dq rounds to
+// nearest-even as nearbyint does, and the signed saturation to int8 is the clamp.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2"))) static float quantize_row_i8_avx512(
+    const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32) {
+  __m512 m = _mm512_setzero_ps();
+  int c = 0;
+  for (; c + 16 <= cols; c += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + c)));
+  float amax = _mm512_reduce_max_ps(m);
+  for (; c < cols; ++c) amax = std::max(amax, std::fabs(x[c]));
+  const float s = 127.0f / std::max(amax, kActScaleEps);
+  const __m512 sv = _mm512_set1_ps(s);
+  for (c = 0; c + 16 <= cols; c += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(x8 + c),
+                     _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + c), sv))));
+  for (; c < cols; ++c) x8[c] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, std::nearbyint(x[c] * s))));
+  std::memset(x8 + cols, 0, padded_cols - cols);
+  // Sums of 32 bytes: sad over x+128, minus 32*128.
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int i = 0; i < padded_cols / 32; ++i) {
+    const __m256i v = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x8 + 32 * i)), bias);
+    const __m256i sad = _mm256_sad_epu8(v, _mm256_setzero_si256());
+    xsum32[i] = static_cast<int32_t>(_mm256_extract_epi64(sad, 0) + _mm256_extract_epi64(sad, 1) +
+                                     _mm256_extract_epi64(sad, 2) + _mm256_extract_epi64(sad, 3)) -
+                32 * 128;
+  }
+  return 1.0f / s;
+}
+
+float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32) {
+  static const bool avx512 = detect_simd_hw() == SimdLevel::AVX512;
+  return avx512 ? quantize_row_i8_avx512(x, cols, padded_cols, x8, xsum32)
+                : quantize_row_i8_ref(x, cols, padded_cols, x8, xsum32);
 }
 
 namespace {
@@ -308,29 +342,16 @@ TRIT_AVX512_TARGET inline void dpbusd_inplace(__m512i& acc, __m512i a, __m512i b
 // its own register (four independent chains), divided back exactly (arithmetic shift) when a scale
 // segment ends. Per block: one load, 4 ands, 4 dot products with the paired activations, and a
 // request for the bytes kPrefetchBytes ahead. Each thread walks its rows as one sequential stream.
-// Measured on this machine, 2 threads, 24 matrices of 1536x4096 and 4096x1536: 23-26 GB/s; the
+// Measured on this machine, 2 threads, 24 matrices of 1536x4096 and 4096x1536: 24-28 GB/s; the
 // shift-and-mask form reached 20-22 GB/s, and two or four rows sharing the activation registers
 // 11-16 GB/s (two interleaved streams prefetch worse than one).
 // xseg: sum of x over each scale segment (segmented layouts); xall: sum of x over the row.
-constexpr int kPrefetchBytes = 1024;
+constexpr int kPrefetchBytes = 4096;
 
-struct SliceAccumulators {
-  __m512i a0, a1, a2, a3;
-};
-TRIT_AVX512_TARGET inline void zero(SliceAccumulators& a) {
-  a.a0 = a.a1 = a.a2 = a.a3 = _mm512_setzero_si512();
-}
-TRIT_AVX512_TARGET inline void accumulate_block(SliceAccumulators& a, __m512i v, __m512i x0, __m512i x1, __m512i x2,
-                                               __m512i x3) {
-  dpbusd_inplace(a.a0, _mm512_and_si512(v, _mm512_set1_epi8(0x03)), x0);
-  dpbusd_inplace(a.a1, _mm512_and_si512(v, _mm512_set1_epi8(0x0c)), x1);
-  dpbusd_inplace(a.a2, _mm512_and_si512(v, _mm512_set1_epi8(0x30)), x2);
-  dpbusd_inplace(a.a3, _mm512_and_si512(v, _mm512_set1_epi8(static_cast<char>(0xc0))), x3);
-}
-// The exact sums q.x per lane.
-TRIT_AVX512_TARGET inline __m512i slice_sums(const SliceAccumulators& a) {
-  return _mm512_add_epi32(_mm512_add_epi32(a.a0, _mm512_srai_epi32(a.a1, 2)),
-                          _mm512_add_epi32(_mm512_srai_epi32(a.a2, 4), _mm512_srai_epi32(a.a3, 6)));
+// The exact sums q.x per lane: a_k holds 4^k times slice k's.
+TRIT_AVX512_TARGET inline __m512i slice_sums(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+  return _mm512_add_epi32(_mm512_add_epi32(a0, _mm512_srai_epi32(a1, 2)),
+                          _mm512_add_epi32(_mm512_srai_epi32(a2, 4), _mm512_srai_epi32(a3, 6)));
 }
 // The last 128-weight chunk of a row with an odd number of chunks (one scale per row then).
 TRIT_AVX512_TARGET inline int32_t tail_chunk_sum(const uint8_t* chunk, const int8_t* x) {
@@ -349,28 +370,34 @@ TRIT_AVX512_TARGET inline void block_row_i8(const Trit2Matrix& W, const BlockGeo
                                            const int8_t* pairs, const int32_t* xseg, int32_t xall, float x_scale,
                                            float* y) {
   const uint8_t* row = W.codes + static_cast<size_t>(r) * g.row_bytes;
-  SliceAccumulators A;
-  zero(A);
+  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c), m2 = _mm512_set1_epi8(0x30),
+                m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   __m512 facc = _mm512_setzero_ps();
   float corr = 0.0f;
   for (int b = 0; b < g.blocks; ++b) {
     const int8_t* xb = pairs + static_cast<size_t>(b) * kTQBlock;
     const uint8_t* p = row + static_cast<size_t>(b) * g.block_bytes;
     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
-    accumulate_block(A, _mm512_loadu_si512(p), _mm512_loadu_si512(xb), _mm512_loadu_si512(xb + 64),
-                     _mm512_loadu_si512(xb + 128), _mm512_loadu_si512(xb + 192));
+    // GCC folds this load into each of the four ands (four reads of one cached line); forcing a
+    // single load into a register was measured to stream 20-40% slower on this machine.
+    const __m512i v = _mm512_loadu_si512(p);
+    dpbusd_inplace(a0, _mm512_and_si512(v, m0), _mm512_loadu_si512(xb));
+    dpbusd_inplace(a1, _mm512_and_si512(v, m1), _mm512_loadu_si512(xb + 64));
+    dpbusd_inplace(a2, _mm512_and_si512(v, m2), _mm512_loadu_si512(xb + 128));
+    dpbusd_inplace(a3, _mm512_and_si512(v, m3), _mm512_loadu_si512(xb + 192));
     if (kSegmented && (b + 1) % g.blocks_per_scale == 0) {
       const float d = block_scale(W, g, r, b);
-      facc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(slice_sums(A)), _mm512_set1_ps(d), facc);
+      facc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(slice_sums(a0, a1, a2, a3)), _mm512_set1_ps(d), facc);
       corr += d * static_cast<float>(xseg[b / g.blocks_per_scale]);
-      zero(A);
+      a0 = a1 = a2 = a3 = _mm512_setzero_si512();
     }
   }
   if (kSegmented) {
     y[r] = (_mm512_reduce_add_ps(facc) - corr) * x_scale;
     return;
   }
-  int32_t sum = _mm512_reduce_add_epi32(slice_sums(A));
+  int32_t sum = _mm512_reduce_add_epi32(slice_sums(a0, a1, a2, a3));
   if (g.tail_chunk) sum += tail_chunk_sum(row + g.blocks * 64, x + static_cast<size_t>(g.blocks) * kTQBlock);
   y[r] = (W.group == kScaleTensor ? W.scales[0] : W.scales[r]) * static_cast<float>(sum - xall) * x_scale;
 }
@@ -417,22 +444,38 @@ inline void x_sums(const Trit2Matrix& W, const int32_t* xsum32, XSums& s) {
 // kGemmRows broadcasts and 2*kGemmRows dot products.
 constexpr int kGemmRows = 12, kGemmTile = 32;
 
+// The 24 accumulators are named locals, written to `out` [kGemmRows][32] int32 once at the end:
+// as an array GCC kept them in memory (a load and a store around every dot product).
 template <int NH>
 TRIT_AVX512_TARGET inline void gemm_microkernel(const int8_t* w, size_t ldw, const uint8_t* xp, int k4_begin,
-                                               int k4_end, __m512i (&acc)[kGemmRows][2]) {
-  for (int k4 = k4_begin; k4 < k4_end; ++k4) {
-    __m512i xv[NH];
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) xv[h] = _mm512_loadu_si512(xp + static_cast<size_t>(k4) * kGemmTile * 4 + h * 64);
-#pragma GCC unroll 12
-    for (int i = 0; i < kGemmRows; ++i) {
-      int32_t w4;
-      std::memcpy(&w4, w + i * ldw + 4 * static_cast<size_t>(k4), 4);
-      const __m512i wb = _mm512_set1_epi32(w4);
-#pragma GCC unroll 2
-      for (int h = 0; h < NH; ++h) acc[i][h] = _mm512_dpbusd_epi32(acc[i][h], xv[h], wb);
-    }
+                                               int k4_end, int32_t* out) {
+  static_assert(kGemmRows == 12 && (NH == 1 || NH == 2));
+#define TRIT_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+#define TRIT_DECLARE(i) __m512i c##i##a = _mm512_setzero_si512(), c##i##b = _mm512_setzero_si512();
+#define TRIT_ROW_STEP(i)                                 \
+  {                                                      \
+    int32_t w4;                                          \
+    std::memcpy(&w4, wk + (i) * ldw, 4);                 \
+    const __m512i wb = _mm512_set1_epi32(w4);            \
+    dpbusd_inplace(c##i##a, x0, wb);                     \
+    if (NH == 2) dpbusd_inplace(c##i##b, x1, wb);        \
   }
+#define TRIT_STORE(i)                                                           \
+  _mm512_store_si512(out + (i) * kGemmTile, c##i##a);                           \
+  if (NH == 2) _mm512_store_si512(out + (i) * kGemmTile + 16, c##i##b);
+  TRIT_ROWS(TRIT_DECLARE)
+  const int8_t* wk = w + 4 * static_cast<size_t>(k4_begin);
+  const uint8_t* xk = xp + static_cast<size_t>(k4_begin) * kGemmTile * 4;
+  for (int k4 = k4_begin; k4 < k4_end; ++k4, wk += 4, xk += kGemmTile * 4) {
+    const __m512i x0 = _mm512_loadu_si512(xk);
+    const __m512i x1 = NH == 2 ? _mm512_loadu_si512(xk + 64) : x0;
+    TRIT_ROWS(TRIT_ROW_STEP)
+  }
+  TRIT_ROWS(TRIT_STORE)
+#undef TRIT_STORE
+#undef TRIT_ROW_STEP
+#undef TRIT_DECLARE
+#undef TRIT_ROWS
 }
 
 // Per-thread workspace of the prefill product, grown when a larger product first needs it.
@@ -441,67 +484,89 @@ struct GemmWorkspace {
   std::vector<int32_t> tsum;  // [kGemmRows][segments]
 };
 
-TRIT_AVX512_TARGET void gemm_i8_avx512(const Trit2Matrix& W, int n, const int8_t* x8, int x_stride,
-                                       const float* x_scale, float* y, int y_stride) {
+// Decodes rows r0 .. r0+kGemmRows of W into wb [kGemmRows][K] as t in {-1,0,1} (rows past the
+// matrix and columns past the last slice as 0) and sums t over each scale segment into tsum.
+TRIT_AVX512_TARGET void decode_row_block(const Trit2Matrix& W, int r0, int K, int8_t* wb, int32_t* tsum) {
   const auto [rb, nslices, g_slices] = slice_geometry(W);
-  const int K = (W.cols + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk, K4 = K / 4;
-  const int seg_cols = g_slices * 32, segments = (nslices + g_slices - 1) / g_slices;
+  const int segments = (nslices + g_slices - 1) / g_slices, nr = std::min(kGemmRows, W.rows - r0);
+  for (int i = 0; i < kGemmRows; ++i) {
+    int8_t* dst = wb + static_cast<size_t>(i) * K;
+    if (i >= nr) {
+      std::memset(dst, 0, K);
+      for (int sg = 0; sg < segments; ++sg) tsum[i * segments + sg] = 0;
+      continue;
+    }
+    const uint8_t* row = W.codes + static_cast<size_t>(r0 + i) * rb;
+    for (int sg = 0; sg < segments; ++sg) {
+      __m256i qs = _mm256_setzero_si256();
+      const int s_end = std::min(nslices, (sg + 1) * g_slices);
+      for (int s = sg * g_slices; s < s_end; ++s) {
+        const __m256i q = slice_codes(W, row, s);
+        qs = _mm256_add_epi64(qs, _mm256_sad_epu8(q, _mm256_setzero_si256()));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + s * 32), _mm256_sub_epi8(q, _mm256_set1_epi8(1)));
+      }
+      const int64_t q_total = _mm256_extract_epi64(qs, 0) + _mm256_extract_epi64(qs, 1) +
+                              _mm256_extract_epi64(qs, 2) + _mm256_extract_epi64(qs, 3);
+      tsum[i * segments + sg] = static_cast<int32_t>(q_total) - (s_end - sg * g_slices) * 32;
+    }
+    std::memset(dst + nslices * 32, 0, K - nslices * 32);
+  }
+}
+
+// Products of the same n activation rows with up to kMaxProducts matrices of equal width, in one
+// parallel region: the token tiles are built once, then the 12-row blocks of all the matrices are
+// shared out among the threads.
+constexpr int kMaxProducts = 4;
+TRIT_AVX512_TARGET void gemm_i8_multi_avx512(const Trit2Matrix* const* Ws, float* const* ys, int count, int n,
+                                             const int8_t* x8, int x_stride, const float* x_scale, int y_stride) {
+  const int K = (Ws[0]->cols + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk, K4 = K / 4;
   const int tiles = (n + kGemmTile - 1) / kGemmTile;
-  // Token tiles: u8 x+128, zero tokens (x = 0) past n.
-  static thread_local std::vector<uint8_t> xp_buf;
+  int first_block[kMaxProducts + 1] = {0};
+  for (int m = 0; m < count; ++m) first_block[m + 1] = first_block[m] + (Ws[m]->rows + kGemmRows - 1) / kGemmRows;
+  static thread_local std::vector<uint8_t> xp_buf;  // the caller's; shared with the team below
   if (xp_buf.size() < static_cast<size_t>(tiles) * K * kGemmTile) xp_buf.resize(static_cast<size_t>(tiles) * K * kGemmTile);
   uint8_t* xp = xp_buf.data();
-#pragma omp parallel for schedule(static)
-  for (int t = 0; t < tiles; ++t)
-    for (int k4 = 0; k4 < K4; ++k4)
-      for (int j = 0; j < kGemmTile; ++j) {
-        const int tok = t * kGemmTile + j;
-        uint8_t* d = xp + (static_cast<size_t>(t) * K4 + k4) * kGemmTile * 4 + j * 4;
-        for (int b = 0; b < 4; ++b)
-          d[b] = static_cast<uint8_t>((tok < n ? x8[static_cast<size_t>(tok) * x_stride + 4 * k4 + b] : 0) ^ 0x80);
-      }
-  const int blocks = (W.rows + kGemmRows - 1) / kGemmRows;
 #pragma omp parallel
   {
+    // Token tiles [K/4][32][4] of u8 x+128: 16 tokens' 4 bytes at a time by one gather; tokens past
+    // n read token 0 (their outputs are never written).
+#pragma omp for schedule(static)
+    for (int t = 0; t < tiles; ++t)
+      for (int h = 0; h < 2; ++h) {
+        alignas(64) int32_t offs[16];
+        for (int j = 0; j < 16; ++j) {
+          const int tok = t * kGemmTile + 16 * h + j;
+          offs[j] = (tok < n ? tok : 0) * x_stride;
+        }
+        const __m512i idx = _mm512_load_si512(offs), bias = _mm512_set1_epi8(static_cast<char>(0x80));
+        uint8_t* d = xp + static_cast<size_t>(t) * K4 * kGemmTile * 4 + 64 * h;
+        for (int k4 = 0; k4 < K4; ++k4)
+          _mm512_storeu_si512(d + static_cast<size_t>(k4) * kGemmTile * 4,
+                              _mm512_xor_si512(_mm512_i32gather_epi32(idx, x8 + 4 * k4, 1), bias));
+      }
     static thread_local GemmWorkspace ws;
+    const int max_segments = (K + 31) / 32;
     if (ws.w.size() < static_cast<size_t>(kGemmRows) * K) ws.w.resize(static_cast<size_t>(kGemmRows) * K);
-    if (ws.tsum.size() < static_cast<size_t>(kGemmRows) * segments) ws.tsum.resize(static_cast<size_t>(kGemmRows) * segments);
+    if (ws.tsum.size() < static_cast<size_t>(kGemmRows) * max_segments)
+      ws.tsum.resize(static_cast<size_t>(kGemmRows) * max_segments);
     int8_t* wb = ws.w.data();
     int32_t* tsum = ws.tsum.data();
 #pragma omp for schedule(static)
-    for (int blk = 0; blk < blocks; ++blk) {
-      const int r0 = blk * kGemmRows, nr = std::min(kGemmRows, W.rows - r0);
-      // Decode the block's rows to t = q - 1 and sum t over each segment (rows past the matrix: t = 0).
-      for (int i = 0; i < kGemmRows; ++i) {
-        int8_t* dst = wb + static_cast<size_t>(i) * K;
-        if (i >= nr) {
-          std::memset(dst, 0, K);
-          for (int sg = 0; sg < segments; ++sg) tsum[i * segments + sg] = 0;
-          continue;
-        }
-        const uint8_t* row = W.codes + static_cast<size_t>(r0 + i) * rb;
-        for (int sg = 0; sg < segments; ++sg) {
-          __m256i qs = _mm256_setzero_si256();
-          const int s_end = std::min(nslices, (sg + 1) * g_slices);
-          for (int s = sg * g_slices; s < s_end; ++s) {
-            const __m256i q = slice_codes(W, row, s);
-            qs = _mm256_add_epi64(qs, _mm256_sad_epu8(q, _mm256_setzero_si256()));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + s * 32), _mm256_sub_epi8(q, _mm256_set1_epi8(1)));
-          }
-          const int64_t q_total = _mm256_extract_epi64(qs, 0) + _mm256_extract_epi64(qs, 1) +
-                                  _mm256_extract_epi64(qs, 2) + _mm256_extract_epi64(qs, 3);
-          tsum[i * segments + sg] = static_cast<int32_t>(q_total) - (s_end - sg * g_slices) * 32;
-        }
-        // Slices past the last column (padding to a whole chunk) are zero weights.
-        std::memset(dst + nslices * 32, 0, K - nslices * 32);
-      }
+    for (int blk = 0; blk < first_block[count]; ++blk) {
+      int m = 0;
+      while (blk >= first_block[m + 1]) ++m;
+      const Trit2Matrix& W = *Ws[m];
+      float* y = ys[m];
+      const auto [rb, nslices, g_slices] = slice_geometry(W);
+      const int seg_cols = g_slices * 32, segments = (nslices + g_slices - 1) / g_slices;
+      const int r0 = (blk - first_block[m]) * kGemmRows, nr = std::min(kGemmRows, W.rows - r0);
+      decode_row_block(W, r0, K, wb, tsum);
       for (int t = 0; t < tiles; ++t) {
         const int j0 = t * kGemmTile, nj = std::min(kGemmTile, n - j0);
         const uint8_t* xt = xp + static_cast<size_t>(t) * K4 * kGemmTile * 4;
         alignas(64) float out[kGemmRows][kGemmTile] = {};
         for (int sg = 0; sg < segments; ++sg) {
-          __m512i acc[kGemmRows][2];
-          for (int i = 0; i < kGemmRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+          alignas(64) int32_t acc[kGemmRows * kGemmTile];
           const int k4a = sg * seg_cols / 4, k4b = std::min(K4, (sg + 1) * seg_cols / 4);
           if (nj > 16) gemm_microkernel<2>(wb, K, xt, k4a, k4b, acc);
           else gemm_microkernel<1>(wb, K, xt, k4a, k4b, acc);
@@ -509,7 +574,7 @@ TRIT_AVX512_TARGET void gemm_i8_avx512(const Trit2Matrix& W, int n, const int8_t
             const __m512 d = _mm512_set1_ps(group_scale(W, r0 + i, sg * seg_cols));
             const __m512i corr = _mm512_set1_epi32(128 * tsum[i * segments + sg]);
             for (int h = 0; h < (nj > 16 ? 2 : 1); ++h) {
-              const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][h], corr));
+              const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(acc + i * kGemmTile + 16 * h), corr));
               _mm512_store_ps(&out[i][16 * h], _mm512_fmadd_ps(v, d, _mm512_load_ps(&out[i][16 * h])));
             }
           }
@@ -526,11 +591,22 @@ TRIT_AVX512_TARGET void gemm_i8_avx512(const Trit2Matrix& W, int n, const int8_t
 
 void trit2_gemm_i8(const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride,
                    const float* x_scale, float* y, int y_stride, SimdLevel level) {
-  if (level == SimdLevel::AVX512 && n > 1) return gemm_i8_avx512(W, n, x8, x_stride, x_scale, y, y_stride);
+  const Trit2Matrix* Ws[1] = {&W};
+  float* ys[1] = {y};
+  trit2_gemm_i8_multi(Ws, ys, 1, n, x8, xsum32, x_stride, x_scale, y_stride, level);
+}
+
+void trit2_gemm_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, int n, const int8_t* x8,
+                         const int32_t* xsum32, int x_stride, const float* x_scale, int y_stride, SimdLevel level) {
+  bool same_width = count <= kMaxProducts;
+  for (int m = 1; m < count && same_width; ++m) same_width = Ws[m]->cols == Ws[0]->cols;
+  if (level == SimdLevel::AVX512 && n > 1 && same_width)
+    return gemm_i8_multi_avx512(Ws, ys, count, n, x8, x_stride, x_scale, y_stride);
   // One row at a time (one row, or below AVX-512).
-  for (int j = 0; j < n; ++j)
-    trit2_gemv_i8(W, x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
-                  x_scale[j], y + static_cast<size_t>(j) * y_stride, level);
+  for (int m = 0; m < count; ++m)
+    for (int j = 0; j < n; ++j)
+      trit2_gemv_i8(*Ws[m], x8 + static_cast<size_t>(j) * x_stride, xsum32 + static_cast<size_t>(j) * (x_stride / 32),
+                    x_scale[j], ys[m] + static_cast<size_t>(j) * y_stride, level);
 }
 
 void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
@@ -545,7 +621,6 @@ void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32
 
 void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, const int8_t* x8,
                          const int32_t* xsum32, float x_scale, SimdLevel level) {
-  constexpr int kMaxProducts = 4;
   bool fast = level == SimdLevel::AVX512 && count <= kMaxProducts;
   for (int m = 0; m < count && fast; ++m) fast = block_path_applies(*Ws[m]);
   if (!fast) {

@@ -43,11 +43,15 @@ constexpr int kMaxBlockCols = 1 << 18;
 // rows.
 void trit2_gemm_i8(const Trit2Matrix& W, int n, const int8_t* x8, const int32_t* xsum32, int x_stride,
                    const float* x_scale, float* y, int y_stride, SimdLevel level);
+// The batched product of the same rows with several matrices of equal width (q, k, v; gate, up).
+void trit2_gemm_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, int n, const int8_t* x8,
+                         const int32_t* xsum32, int x_stride, const float* x_scale, int y_stride, SimdLevel level);
 // x: fp32 activations padded with zeros to a multiple of 128.
 void trit2_gemv_f32(const Trit2Matrix& W, const float* x, float* y, SimdLevel level);
 
 // Per-token int8 quantization for the products above; returns the scale 1/s (x ~= x8 / s).
 // x8 and xsum32 are padded to `padded_cols` (a multiple of 128).
 float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32);
+float quantize_row_i8_ref(const float* x, int cols, int padded_cols, int8_t* x8, int32_t* xsum32);  // scalar
 
 }  // namespace trit

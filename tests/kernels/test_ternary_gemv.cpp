@@ -148,3 +148,37 @@ TEST(TernaryGemv, BatchedProductMatchesRowByRow) {
     }
   }
 }
+
+// Several matrices of one width at once (q, k, v; gate, up) give what each gives alone, batched and
+// one vector at a time.
+TEST(TernaryGemv, SeveralProductsAtOnceMatchOneByOne) {
+  const SimdLevel best = detect_simd();
+  const Case shapes[] = {{40, 768, kScaleTensor}, {13, 768, kScaleRow}, {26, 768, 256}};
+  std::vector<PackedMatrix> ms;
+  for (const auto& cs : shapes) ms.push_back(random_matrix(cs, false));
+  const Trit2Matrix* Ws[3] = {&ms[0].W, &ms[1].W, &ms[2].W};
+  const int cols = 768, stride = 896;
+  for (const int n : {1, 5, 33}) {
+    std::vector<int8_t> x8(static_cast<size_t>(n) * stride);
+    std::vector<int32_t> xs(static_cast<size_t>(n) * stride / 32);
+    std::vector<float> xscale(n);
+    for (int j = 0; j < n; ++j) {
+      auto x = test::random_vec(cols, 50 + j);
+      xscale[j] = quantize_row_i8(x.data(), cols, stride, x8.data() + static_cast<size_t>(j) * stride,
+                                  xs.data() + static_cast<size_t>(j) * stride / 32);
+    }
+    for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+      if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+      std::vector<std::vector<float>> together(3, std::vector<float>(static_cast<size_t>(n) * 64, 0.0f));
+      std::vector<std::vector<float>> alone = together;
+      float* ys[3] = {together[0].data(), together[1].data(), together[2].data()};
+      if (n == 1) trit2_gemv_i8_multi(Ws, ys, 3, x8.data(), xs.data(), xscale[0], lv);
+      else trit2_gemm_i8_multi(Ws, ys, 3, n, x8.data(), xs.data(), stride, xscale.data(), 64, lv);
+      for (int m = 0; m < 3; ++m) {
+        trit2_gemm_i8(*Ws[m], n, x8.data(), xs.data(), stride, xscale.data(), alone[m].data(), 64, SimdLevel::Scalar);
+        EXPECT_LE(test::rel_max_error(together[m].data(), alone[m].data(), n * 64), 1e-5)
+            << simd_name(lv) << " n " << n << " matrix " << m;
+      }
+    }
+  }
+}
