@@ -210,13 +210,14 @@ LoadedModel load_model_gguf(const std::string& path) {
                           t.type == TensorType::TRIT1};
       return lw;
     }
-    if (t.type == TensorType::TQ2_0) {  // llama.cpp's 2-bit blocks: the trit2 kernels with inline scales
+    if (t.type == TensorType::TQ2_0 || t.type == TensorType::TQ1_0) {  // llama.cpp's blocks, inline scales
       lw.ternary = true;
-      lw.t2 = Trit2Matrix{f.data(t), nullptr, rows, cols, 256, true};
+      lw.t2 = Trit2Matrix{f.data(t), nullptr, rows, cols, 256, t.type == TensorType::TQ2_0, false,
+                          t.type == TensorType::TQ1_0};
       return lw;
     }
     TRIT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16,
-               "model '%s': %s is %s; the engine runs TRIT2, TRIT1, TQ2_0, F32, F16 and BF16 linear weights (repack "
+               "model '%s': %s is %s; the engine runs TRIT2, TRIT1, TQ2_0, TQ1_0, F32, F16 and BF16 linear weights (repack "
                "with `trit pack --type trit2`)", p, name.c_str(), tensor_type_name(t.type));
     lw.dense = dense(t);
     return lw;

@@ -96,7 +96,10 @@ float quantize_row_i8(const float* x, int cols, int padded_cols, int8_t* x8, int
 namespace {
 
 inline size_t row_bytes(const Trit2Matrix& W) {
-  return W.tq2_0 ? tq2_0_row_bytes(W.cols) : W.trit1 ? trit1_row_bytes(W.cols) : trit2_row_bytes(W.cols);
+  return W.tq2_0   ? tq2_0_row_bytes(W.cols)
+         : W.tq1_0 ? tq1_0_row_bytes(W.cols)
+         : W.trit1 ? trit1_row_bytes(W.cols)
+                   : trit2_row_bytes(W.cols);
 }
 
 // The 32 bytes of 128-weight chunk k of a row.
@@ -105,8 +108,9 @@ inline const uint8_t* chunk_ptr(const Trit2Matrix& W, const uint8_t* row, int k)
 }
 
 inline float group_scale(const Trit2Matrix& W, int r, int c) {
-  if (W.tq2_0) {
-    const uint8_t* d = W.codes + r * row_bytes(W) + static_cast<size_t>(c / kTQBlock) * kTQ2Bytes + 64;
+  if (W.tq2_0 || W.tq1_0) {
+    const size_t block = W.tq2_0 ? kTQ2Bytes : kTQ1Bytes;
+    const uint8_t* d = W.codes + r * row_bytes(W) + static_cast<size_t>(c / kTQBlock) * block + block - 2;
     return f16_to_f32(static_cast<uint16_t>(d[0] | d[1] << 8));
   }
   if (W.group == kScaleTensor) return W.scales[0];
@@ -114,8 +118,25 @@ inline float group_scale(const Trit2Matrix& W, int r, int c) {
   return W.scales[static_cast<size_t>(r) * (W.cols / W.group) + c / W.group];
 }
 
+// Element e (0..255) of a TQ1_0 block, as t in {-1,0,1}: qs[0..31] hold e = m + 32n, qs[32..47]
+// e = 160 + m + 16n, qh[0..3] e = 240 + j + 4n (digit n of byte m or j).
+inline int tq1_0_element(const uint8_t* blk, int e) {
+  int8_t t[5];
+  if (e < 160) {
+    decode_trits5(blk[e % 32], t);
+    return t[e / 32];
+  }
+  if (e < 240) {
+    decode_trits5(blk[32 + (e - 160) % 16], t);
+    return t[(e - 160) / 16];
+  }
+  decode_trits5(blk[48 + (e - 240) % 4], t);
+  return t[(e - 240) / 4];
+}
+
 // Scalar references: decode every code, multiply, add per group.
 inline int code_at(const Trit2Matrix& W, const uint8_t* row, int c) {
+  if (W.tq1_0) return tq1_0_element(row + static_cast<size_t>(c / kTQBlock) * kTQ1Bytes, c % kTQBlock);
   if (W.trit1) {
     int8_t t[5];
     decode_trits5(row[static_cast<size_t>(c / kTrit1Chunk) * 32 + c % 32], t);
@@ -132,10 +153,10 @@ struct SliceGeometry {
 };
 inline SliceGeometry slice_geometry(const Trit2Matrix& W) {
   const int n = (W.cols + 31) / 32;
-  return {row_bytes(W), n, W.tq2_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : n};
+  return {row_bytes(W), n, W.tq2_0 || W.tq1_0 ? kTQBlock / 32 : W.group > 0 ? W.group / 32 : n};
 }
 
-inline int group_len(const Trit2Matrix& W) { return W.tq2_0 ? kTQBlock : W.group > 0 ? W.group : W.cols; }
+inline int group_len(const Trit2Matrix& W) { return W.tq2_0 || W.tq1_0 ? kTQBlock : W.group > 0 ? W.group : W.cols; }
 
 void gemv_i8_scalar(const Trit2Matrix& W, const int8_t* x, float x_scale, float* y) {
   const size_t rb = row_bytes(W);
@@ -177,7 +198,18 @@ void gemv_f32_scalar(const Trit2Matrix& W, const float* x, float* y) {
 // The 32 codes q = t + 1 in {0,1,2} of slice s of a row (weights 32s..32s+31), as bytes.
 static inline __attribute__((always_inline, target("avx2"))) __m256i slice_codes(const Trit2Matrix& W,
                                                                                 const uint8_t* row, int s) {
-  if (!W.trit1) {
+  if (W.tq1_0) {
+    // Slices 0..4 of a block are digit s of its first 32 bytes (the trit1 layout, below); the last
+    // three mix digits of qs[32..47] and qh and are decoded one element at a time.
+    const uint8_t* blk = row + static_cast<size_t>(s / 8) * kTQ1Bytes;
+    if (s % 8 >= 5) {
+      alignas(32) uint8_t q[32];
+      for (int i = 0; i < 32; ++i) q[i] = static_cast<uint8_t>(tq1_0_element(blk, 32 * (s % 8) + i) + 1);
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(q));
+    }
+    row = blk;
+    s %= 8;
+  } else if (!W.trit1) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
     return _mm256_and_si256(_mm256_srli_epi16(v, 2 * (s % 4)), _mm256_set1_epi8(3));
   }
@@ -251,7 +283,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))) void gemv_i
     __m256i acc = _mm256_setzero_si256();
     int s = s0;
     // Whole chunks: one 32-byte load feeds four dot products.
-    for (; !W.trit1 && s % 4 == 0 && s + 4 <= s1; s += 4) {
+    for (; !W.trit1 && !W.tq1_0 && s % 4 == 0 && s + 4 <= s1; s += 4) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk_ptr(W, row, s / 4)));
       const __m256i* xv = reinterpret_cast<const __m256i*>(x + s * 32);
       acc = _mm256_dpbusd_epi32(acc, _mm256_and_si256(v, mask), _mm256_loadu_si256(xv));
@@ -295,7 +327,7 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
 #define TRIT_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma")))
 
 bool block_path_applies(const Trit2Matrix& W) {
-  return !W.trit1 && (W.tq2_0 || W.group == kScaleTensor || W.group == kScaleRow || W.group % kTQBlock == 0) &&
+  return !W.trit1 && !W.tq1_0 && (W.tq2_0 || W.group == kScaleTensor || W.group == kScaleRow || W.group % kTQBlock == 0) &&
          W.cols <= kMaxBlockCols;
 }
 

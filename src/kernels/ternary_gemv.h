@@ -28,6 +28,7 @@ struct Trit2Matrix {
   int rows, cols, group;
   bool tq2_0 = false;
   bool trit1 = false;
+  bool tq1_0 = false;  // llama.cpp's TQ1_0: 54-byte blocks of 256 (ternary_pack.h), inline fp16 scale
 };
 
 // x8: int8 activations padded with zeros to a multiple of 128; xsum32[i] = sum of x8[32i .. 32i+31].

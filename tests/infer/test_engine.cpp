@@ -52,8 +52,8 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
   PackOptions opt;
   opt.weight_type = v.wtype;
   opt.embd_type = TensorType::F32;
-  // TQ2_0 holds fp16 scales: the file's weights differ from training's by at most 2^-11 relative.
-  const bool rounded = v.wtype == TensorType::TQ2_0;
+  // TQ2_0/TQ1_0 hold fp16 scales: the file's weights differ from training's by at most 2^-11 relative.
+  const bool rounded = v.wtype == TensorType::TQ2_0 || v.wtype == TensorType::TQ1_0;
   opt.round_scales_fp16 = rounded;
   write_model_gguf(tmp / "m.gguf", c, test::model_source(m), nullptr, opt);
   LoadedModel lm = load_model_gguf(tmp / "m.gguf");
@@ -115,5 +115,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"a8_subln_relu2_tied", Precision::Ternary, 128, 8, true, true, "relu2",
                               TensorType::TRIT2},
                       Variant{"fp_f32", Precision::FP, 0, 8, false, false, "silu", TensorType::F32},
-                      Variant{"wo_tq2_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ2_0}),
+                      Variant{"wo_tq2_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ2_0},
+                      Variant{"wo_tq1_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ1_0},
+                      Variant{"a8_tq1_0", Precision::Ternary, 0, 8, false, false, "silu", TensorType::TQ1_0}),
     [](const auto& info) { return std::string(info.param.name); });

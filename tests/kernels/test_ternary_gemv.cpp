@@ -16,39 +16,51 @@ struct Case {
 };
 }  // namespace
 
-TEST(TernaryGemv, TQ2_0BlocksMatchFloatProduct) {
+// llama.cpp's blocks (one fp16 scale per 256 inline) against a float product of the codes, one
+// vector at a time and batched, at every SIMD level.
+TEST(TernaryGemv, TQBlocksMatchFloatProduct) {
   const SimdLevel best = detect_simd();
-  const int rows = 6, cols = 768;
-  Rng r(8);
-  std::vector<int8_t> codes(rows * cols);
-  for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
-  std::vector<uint16_t> d(rows * cols / 256);
-  for (auto& h : d) h = f32_to_f16(static_cast<float>(0.01 + r.uniform()));
-  std::vector<uint8_t> packed(rows * tq2_0_row_bytes(cols));
-  pack_tq2_0(codes.data(), d.data(), rows, cols, packed.data());
-  const Trit2Matrix W{packed.data(), nullptr, rows, cols, 256, true};
-  auto x = test::random_vec(cols, 4);
-  std::vector<int8_t> x8(cols);
-  std::vector<int32_t> xs(cols / 32);
-  const float xscale = quantize_row_i8(x.data(), cols, cols, x8.data(), xs.data());
-  std::vector<float> ref8(rows), reff(rows);
-  for (int i = 0; i < rows; ++i) {
-    double a8 = 0, af = 0;
-    for (int c = 0; c < cols; ++c) {
-      const double w = codes[i * cols + c] * static_cast<double>(f16_to_f32(d[(i * cols + c) / 256]));
-      a8 += w * x8[c];
-      af += w * x[c];
+  const int rows = 14, cols = 768, n = 19;
+  for (const bool tq1 : {false, true}) {
+    Rng r(tq1 ? 9 : 8);
+    std::vector<int8_t> codes(rows * cols);
+    for (auto& c : codes) c = static_cast<int8_t>(static_cast<int>(r.below(3)) - 1);
+    std::vector<uint16_t> d(rows * cols / 256);
+    for (auto& h : d) h = f32_to_f16(static_cast<float>(0.01 + r.uniform()));
+    std::vector<uint8_t> packed(rows * (tq1 ? tq1_0_row_bytes(cols) : tq2_0_row_bytes(cols)));
+    (tq1 ? pack_tq1_0 : pack_tq2_0)(codes.data(), d.data(), rows, cols, packed.data());
+    const Trit2Matrix W{packed.data(), nullptr, rows, cols, 256, !tq1, false, tq1};
+    std::vector<int8_t> x8(static_cast<size_t>(n) * cols);
+    std::vector<int32_t> xs(static_cast<size_t>(n) * cols / 32);
+    std::vector<float> xscale(n), ref8(static_cast<size_t>(n) * rows), reff(rows);
+    const auto x0 = test::random_vec(cols, 4);
+    for (int j = 0; j < n; ++j) {
+      const auto x = test::random_vec(cols, 4 + j);
+      xscale[j] = quantize_row_i8(x.data(), cols, cols, x8.data() + static_cast<size_t>(j) * cols,
+                                  xs.data() + static_cast<size_t>(j) * cols / 32);
     }
-    ref8[i] = static_cast<float>(a8 * xscale);
-    reff[i] = static_cast<float>(af);
-  }
-  for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
-    if (static_cast<int>(lv) > static_cast<int>(best)) continue;
-    std::vector<float> y8(rows), yf(rows);
-    trit2_gemv_i8(W, x8.data(), xs.data(), xscale, y8.data(), lv);
-    trit2_gemv_f32(W, x.data(), yf.data(), lv);
-    EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), rows), 1e-5) << simd_name(lv);
-    EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), rows), 1e-5) << simd_name(lv);
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < rows; ++i) {
+        double a8 = 0, af = 0;
+        for (int c = 0; c < cols; ++c) {
+          const double w = codes[i * cols + c] * static_cast<double>(f16_to_f32(d[(i * cols + c) / 256]));
+          a8 += w * x8[static_cast<size_t>(j) * cols + c];
+          af += w * x0[c];
+        }
+        ref8[static_cast<size_t>(j) * rows + i] = static_cast<float>(a8 * xscale[j]);
+        if (j == 0) reff[i] = static_cast<float>(af);
+      }
+    for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+      if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+      std::vector<float> y8(static_cast<size_t>(n) * rows), yf(rows);
+      trit2_gemv_i8(W, x8.data(), xs.data(), xscale[0], y8.data(), lv);
+      trit2_gemv_f32(W, x0.data(), yf.data(), lv);
+      EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), rows), 1e-5) << simd_name(lv) << (tq1 ? " tq1_0" : " tq2_0");
+      EXPECT_LE(test::rel_max_error(yf.data(), reff.data(), rows), 1e-5) << simd_name(lv) << (tq1 ? " tq1_0" : " tq2_0");
+      trit2_gemm_i8(W, n, x8.data(), xs.data(), cols, xscale.data(), y8.data(), rows, lv);
+      EXPECT_LE(test::rel_max_error(y8.data(), ref8.data(), n * rows), 1e-5)
+          << "batched " << simd_name(lv) << (tq1 ? " tq1_0" : " tq2_0");
+    }
   }
 }
 
