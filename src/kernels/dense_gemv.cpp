@@ -46,6 +46,29 @@ void gemv_scalar(const DenseMatrix& W, const float* x, float* y) {
   }
 }
 
+// 16 (AVX-512) or 8 (AVX2) weights of type T from element i, widened to fp32.
+template <DenseType T>
+__attribute__((target("avx512f,avx512bw,f16c,fma"))) inline __m512 load16(const uint8_t* data, size_t i) {
+  if constexpr (T == DenseType::F32) return _mm512_loadu_ps(reinterpret_cast<const float*>(data) + i);
+  if constexpr (T == DenseType::F16) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + 2 * i)));
+  if constexpr (T == DenseType::BF16)
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + 2 * i))), 16));
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i))));
+}
+template <DenseType T>
+__attribute__((target("avx2,f16c,fma"))) inline __m256 load8(const uint8_t* data, size_t i) {
+  if constexpr (T == DenseType::F32) return _mm256_loadu_ps(reinterpret_cast<const float*>(data) + i);
+  if constexpr (T == DenseType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 2 * i)));
+  if constexpr (T == DenseType::BF16)
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 2 * i))), 16));
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(data + i))));
+}
+
+// Rows in parallel, each a stream of weights widened in registers and multiplied into 2 fp32
+// accumulators; columns past the last whole vector go through the scalar element.
+template <DenseType T>
 __attribute__((target("avx512f,avx512bw,f16c,fma"))) void gemv_avx512(const DenseMatrix& W, const float* x, float* y) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < W.rows; ++r) {
@@ -53,41 +76,50 @@ __attribute__((target("avx512f,avx512bw,f16c,fma"))) void gemv_avx512(const Dens
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int c = 0;
     for (; c + 32 <= W.cols; c += 32) {
-      __m512 w0, w1;
-      switch (W.type) {
-        case DenseType::F32:
-          w0 = _mm512_loadu_ps(reinterpret_cast<const float*>(W.data) + base + c);
-          w1 = _mm512_loadu_ps(reinterpret_cast<const float*>(W.data) + base + c + 16);
-          break;
-        case DenseType::F16:
-          w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(W.data + 2 * (base + c))));
-          w1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(W.data + 2 * (base + c + 16))));
-          break;
-        case DenseType::BF16:
-          w0 = _mm512_castsi512_ps(_mm512_slli_epi32(
-              _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(W.data + 2 * (base + c)))), 16));
-          w1 = _mm512_castsi512_ps(_mm512_slli_epi32(
-              _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(W.data + 2 * (base + c + 16)))),
-              16));
-          break;
-        default:
-          w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(W.data + base + c))));
-          w1 = _mm512_cvtepi32_ps(
-              _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(W.data + base + c + 16))));
-      }
-      a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + c), a0);
-      a1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + c + 16), a1);
+      a0 = _mm512_fmadd_ps(load16<T>(W.data, base + c), _mm512_loadu_ps(x + c), a0);
+      a1 = _mm512_fmadd_ps(load16<T>(W.data, base + c + 16), _mm512_loadu_ps(x + c + 16), a1);
     }
     float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     for (; c < W.cols; ++c) acc += elem(W, base + c) * x[c];
-    y[r] = W.type == DenseType::I8 ? acc * W.row_scales[r] : acc;
+    y[r] = T == DenseType::I8 ? acc * W.row_scales[r] : acc;
+  }
+}
+
+template <DenseType T>
+__attribute__((target("avx2,f16c,fma"))) void gemv_avx2(const DenseMatrix& W, const float* x, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < W.rows; ++r) {
+    const size_t base = static_cast<size_t>(r) * W.cols;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= W.cols; c += 16) {
+      a0 = _mm256_fmadd_ps(load8<T>(W.data, base + c), _mm256_loadu_ps(x + c), a0);
+      a1 = _mm256_fmadd_ps(load8<T>(W.data, base + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+    }
+    const __m256 a = _mm256_add_ps(a0, a1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float acc = _mm_cvtss_f32(h);
+    for (; c < W.cols; ++c) acc += elem(W, base + c) * x[c];
+    y[r] = T == DenseType::I8 ? acc * W.row_scales[r] : acc;
+  }
+}
+
+void gemv_simd(const DenseMatrix& W, const float* x, float* y, SimdLevel level) {
+  const bool v512 = level == SimdLevel::AVX512;
+  switch (W.type) {
+    case DenseType::F32: return v512 ? gemv_avx512<DenseType::F32>(W, x, y) : gemv_avx2<DenseType::F32>(W, x, y);
+    case DenseType::F16: return v512 ? gemv_avx512<DenseType::F16>(W, x, y) : gemv_avx2<DenseType::F16>(W, x, y);
+    case DenseType::BF16: return v512 ? gemv_avx512<DenseType::BF16>(W, x, y) : gemv_avx2<DenseType::BF16>(W, x, y);
+    case DenseType::I8: return v512 ? gemv_avx512<DenseType::I8>(W, x, y) : gemv_avx2<DenseType::I8>(W, x, y);
   }
 }
 
 }  // namespace
 
 void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level) {
-  if (level == SimdLevel::AVX512) return gemv_avx512(W, x, y);
+  if (level != SimdLevel::Scalar) return gemv_simd(W, x, y, level);
   gemv_scalar(W, x, y);
 }
 
@@ -154,11 +186,36 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemv_i8_i8_
   }
 }
 
+// AVX2: vpmaddubsw needs one unsigned operand; |w| is, and sign(w)*x carries the sign. Pairs sum
+// to at most 2*128*127, inside int16, so nothing saturates. No row sums are needed.
+__attribute__((target("avx2"))) void gemv_i8_i8_avx2(const DenseMatrix& W, const int8_t* x8, float x_scale,
+                                                     float* y) {
+  const __m256i ones = _mm256_set1_epi16(1);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < W.rows; ++r) {
+    const int8_t* w = reinterpret_cast<const int8_t*>(W.data) + static_cast<size_t>(r) * W.cols;
+    __m256i acc = _mm256_setzero_si256();
+    int c = 0;
+    for (; c + 32 <= W.cols; c += 32) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c));
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x8 + c));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv)), ones));
+    }
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    int64_t s = _mm_cvtsi128_si32(h);
+    for (; c < W.cols; ++c) s += static_cast<int32_t>(w[c]) * x8[c];
+    y[r] = W.row_scales[r] * x_scale * static_cast<float>(s);
+  }
+}
+
 }  // namespace
 
 void dense_gemv_i8(const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y,
                    SimdLevel level) {
   if (level == SimdLevel::AVX512) return gemv_i8_i8_avx512(W, x8, x_scale, row_sums, y);
+  if (level == SimdLevel::AVX2) return gemv_i8_i8_avx2(W, x8, x_scale, y);
   gemv_i8_i8_scalar(W, x8, x_scale, y);
 }
 

@@ -1,5 +1,5 @@
 // y = W x for a dense row-major W [rows, cols] stored as F32, F16, BF16, or I8 with one fp32 scale
-// per row; x fp32. AVX-512 (fp16/bf16 widened in registers) and a scalar reference.
+// per row; x fp32. AVX-512 and AVX2 (fp16/bf16/int8 widened in registers) and a scalar reference.
 // Also: one row of such a matrix as fp32 (embedding lookup).
 #pragma once
 #include <cstdint>

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
+#include "core/half.h"
 #include "core/rng.h"
 #include "kernels/activation.h"
 #include "kernels/dense_gemv.h"
@@ -86,4 +88,65 @@ TEST(DenseGemv, InferenceActivationRowMatchesFormula) {
       EXPECT_LE(test::rel_max_error(h.data(), ref.data(), F), 1e-6) << F;
     }
   }
+}
+
+// Every stored type (f32, f16, bf16, int8 with row scales) times fp32 activations: every SIMD level
+// against a double-precision product of the decoded weights, on widths around the vector steps.
+TEST(DenseGemv, EveryTypeAndLevelMatchesDecodedProduct) {
+  const SimdLevel best = detect_simd();
+  for (const DenseType type : {DenseType::F32, DenseType::F16, DenseType::BF16, DenseType::I8})
+    for (const int cols : {7, 16, 33, 100, 1536}) {
+      const int rows = 23;
+      Rng r(cols * 5 + static_cast<int>(type));
+      const size_t n = static_cast<size_t>(rows) * cols;
+      std::vector<uint8_t> data(n * 4);
+      std::vector<double> decoded(n);
+      for (size_t i = 0; i < n; ++i) {
+        const float v = static_cast<float>(r.uniform() * 2.0 - 1.0);
+        switch (type) {
+          case DenseType::F32: std::memcpy(&data[4 * i], &v, 4); decoded[i] = v; break;
+          case DenseType::F16: {
+            const uint16_t h = f32_to_f16(v);
+            std::memcpy(&data[2 * i], &h, 2);
+            decoded[i] = f16_to_f32(h);
+            break;
+          }
+          case DenseType::BF16: {
+            const uint16_t h = f32_to_bf16(v);
+            std::memcpy(&data[2 * i], &h, 2);
+            decoded[i] = bf16_to_f32(h);
+            break;
+          }
+          case DenseType::I8: {
+            const int8_t q = static_cast<int8_t>(std::lround(v * 127));
+            data[i] = static_cast<uint8_t>(q);
+            decoded[i] = q;
+            break;
+          }
+        }
+      }
+      std::vector<float> scales(rows);
+      for (auto& s : scales) s = static_cast<float>(0.5 + r.uniform());
+      const DenseMatrix W{type, data.data(), scales.data(), rows, cols};
+      const auto x = test::random_vec(cols, cols);
+      std::vector<float> ref(rows);
+      for (int i = 0; i < rows; ++i) {
+        double a = 0;
+        for (int c = 0; c < cols; ++c) a += decoded[static_cast<size_t>(i) * cols + c] * x[c];
+        ref[i] = static_cast<float>(type == DenseType::I8 ? a * scales[i] : a);
+      }
+      for (SimdLevel lv : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+        if (static_cast<int>(lv) > static_cast<int>(best)) continue;
+        std::vector<float> y(rows);
+        dense_gemv(W, x.data(), y.data(), lv);
+        EXPECT_LE(test::rel_max_error(y.data(), ref.data(), rows), 1e-5)
+            << simd_name(lv) << " type " << static_cast<int>(type) << " cols " << cols;
+      }
+      // dense_row decodes one row exactly.
+      std::vector<float> row(cols);
+      dense_row(W, 3, row.data());
+      for (int c = 0; c < cols; ++c)
+        EXPECT_FLOAT_EQ(row[c], static_cast<float>(decoded[3 * static_cast<size_t>(cols) + c] *
+                                                   (type == DenseType::I8 ? scales[3] : 1.0f)));
+    }
 }
