@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <omp.h>
+
 #include "core/error.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
@@ -53,6 +55,11 @@ Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
   x8_.assign(rows, 0);
   xsum_.assign(rows / 32, 0);
   x8_scale_.assign(max_batch, 1.0f);
+  // One parallel region per decoded token, when every product can compute a share of its rows.
+  one_region_ = w_.act_quant;
+  for (const LayerWeights& L : w_.layers)
+    for (const LinearWeight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.wgate, &L.wup, &L.wdown})
+      one_region_ = one_region_ && W->ternary && trit2_gemv_shares_rows(W->t2, simd_);
   if (w_.head.type == DenseType::I8) {
     head_row_sums_.resize(w_.head.rows);
     dense_row_sums(w_.head, head_row_sums_.data());
@@ -68,7 +75,11 @@ void Engine::quantize_input(int n, const float* x, int cols) {
   });
 }
 
-void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input) {
+void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input, Share share) {
+  if (share.count > 0) {  // one token inside the decode region: the shares-rows path (see one_region_)
+    const Trit2Matrix* Ws[1] = {&W.t2};
+    return trit2_gemv_i8_multi(Ws, &y, 1, x8_.data(), xsum_.data(), x8_scale_[0], simd_, share);
+  }
   if (W.ternary && quantized_input)
     return trit2_gemm_i8(W.t2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), y, stride_, simd_);
   for (int j = 0; j < n; ++j) {
@@ -82,11 +93,11 @@ void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool
 // Products of one input with two or three matrices (q, k, v; gate, up); c may be null. One token
 // of a W1.58A8 model takes them in one parallel region.
 void Engine::linear3(const LinearWeight& A, const LinearWeight& B, const LinearWeight& C, int n, const float* x,
-                     float* ya, float* yb, float* yc, bool quantized_input) {
+                     float* ya, float* yb, float* yc, bool quantized_input, Share share) {
   if (quantized_input && A.ternary && B.ternary && (!yc || C.ternary)) {
     const Trit2Matrix* Ws[3] = {&A.t2, &B.t2, &C.t2};
     float* ys[3] = {ya, yb, yc};
-    if (n == 1) return trit2_gemv_i8_multi(Ws, ys, yc ? 3 : 2, x8_.data(), xsum_.data(), x8_scale_[0], simd_);
+    if (n == 1) return trit2_gemv_i8_multi(Ws, ys, yc ? 3 : 2, x8_.data(), xsum_.data(), x8_scale_[0], simd_, share);
     return trit2_gemm_i8_multi(Ws, ys, yc ? 3 : 2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), stride_,
                                simd_);
   }
@@ -114,6 +125,33 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     TRIT_CHECK(tokens[j] >= 0 && tokens[j] < c.vocab_size, "token id %d is outside the vocabulary of %d", tokens[j],
                c.vocab_size);
   TRIT_CHECK(pos >= 0 && pos + n <= n_ctx_, "position %d is outside the context of %d", pos + n - 1, n_ctx_);
+  if (n == 1 && one_region_) {
+#pragma omp parallel
+    forward(tokens, n, pos, Share{omp_get_thread_num(), omp_get_num_threads()});
+  } else {
+    forward(tokens, n, pos, Share{});
+  }
+  return logits_.data();
+}
+
+// With share.count > 0 every thread of one parallel region runs this: the products compute their
+// share, `serial` steps run on one thread (omp single, which ends in a barrier) and `sync` is a
+// barrier after each product. With share.count == 0 each product opens its own region.
+void Engine::forward(const int32_t* tokens, int n, int pos, Share sh) {
+  const Config& c = w_.config;
+  auto serial = [&](auto f) {
+    if (sh.count > 0) {
+#pragma omp single
+      f();
+    } else {
+      f();
+    }
+  };
+  auto sync = [&] {
+    if (sh.count > 0) {
+#pragma omp barrier
+    }
+  };
   const int C = c.hidden_size, F = c.intermediate_size, hd = c.head_dim();
   const int H = c.num_attention_heads, KV = c.num_key_value_heads, A = H * hd;
   const int S = stride_;
@@ -132,15 +170,21 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
     });
   };
 
-  for (int j = 0; j < n; ++j) dense_row(w_.embd, tokens[j], x_.data() + static_cast<size_t>(j) * S);
+  serial([&] {
+    for (int j = 0; j < n; ++j) dense_row(w_.embd, tokens[j], x_.data() + static_cast<size_t>(j) * S);
+  });
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
-    rows_norm(x_.data(), L.attn_norm, xb_.data(), C);
-    if (aq) quantize_input(n, xb_.data(), C);
-    linear3(L.wq, L.wk, L.wv, n, xb_.data(), q_.data(), k_.data(), v_.data(), aq);
+    serial([&] {
+      rows_norm(x_.data(), L.attn_norm, xb_.data(), C);
+      if (aq) quantize_input(n, xb_.data(), C);
+    });
+    linear3(L.wq, L.wk, L.wv, n, xb_.data(), q_.data(), k_.data(), v_.data(), aq, sh);
+    sync();
     float* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
     auto qrow = [&](std::vector<float>& buf, int j) { return buf.data() + static_cast<size_t>(j) * S; };
+    serial([&] {
     for (int j = 0; j < n; ++j) {
       const int p = pos + j;
       const float* cs = rope_.cos.data() + static_cast<size_t>(p) * (hd / 2);
@@ -162,48 +206,54 @@ const float* Engine::eval_chunk(const int32_t* tokens, int n, int pos) {
         std::memcpy(vc + (static_cast<size_t>(g) * n_ctx_ + p) * hd, qrow(v_, j) + g * hd, sizeof(float) * hd);
       }
     }
-    attention_cached(q_.data(), S, kc, vc, static_cast<size_t>(n_ctx_) * hd, n, pos, H, KV, hd, scores_.data(),
-                     att_.data(), S);
-    const float* att = att_.data();
-    if (L.attn_sub_norm) {
-      rows_norm(att_.data(), L.attn_sub_norm, xb2_.data(), A);
-      att = xb2_.data();
-    }
-    if (aq) quantize_input(n, att, A);
-    linear(L.wo, n, att, xb_.data(), aq);
-    add_rows(xb_.data(), n, C);
-
-    rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
-    if (aq) quantize_input(n, xb_.data(), C);
-    linear3(L.wgate, L.wup, L.wup, n, xb_.data(), hb_.data(), hb2_.data(), nullptr, aq);
-    const Activation act = c.hidden_act == "relu2" ? Activation::ReLU2 : Activation::SiLU;
-    // The activations go to row stride S (zero-padded) for the down projection's input.
-    for_each_row(n, [&](int j) {
-      float* out = att_.data() + static_cast<size_t>(j) * S;
-      glu_row(hb_.data() + static_cast<size_t>(j) * S, hb2_.data() + static_cast<size_t>(j) * S, out, F, act);
-      std::fill(out + F, out + S, 0.0f);
     });
-    const float* h = att_.data();
-    if (L.ffn_sub_norm) {
-      rows_norm(att_.data(), L.ffn_sub_norm, xb2_.data(), F);
-      h = xb2_.data();
-    }
-    if (aq) quantize_input(n, h, F);
-    linear(L.wdown, n, h, xb_.data(), aq);
-    add_rows(xb_.data(), n, C);
+    attention_cached(q_.data(), S, kc, vc, static_cast<size_t>(n_ctx_) * hd, n, pos, H, KV, hd, scores_.data(),
+                     att_.data(), S, sh);
+    sync();
+    const float* att = L.attn_sub_norm ? xb2_.data() : att_.data();
+    serial([&] {
+      if (L.attn_sub_norm) rows_norm(att_.data(), L.attn_sub_norm, xb2_.data(), A);
+      if (aq) quantize_input(n, att, A);
+    });
+    linear(L.wo, n, att, xb_.data(), aq, sh);
+    sync();
+    serial([&] {
+      add_rows(xb_.data(), n, C);
+      rows_norm(x_.data(), L.ffn_norm, xb_.data(), C);
+      if (aq) quantize_input(n, xb_.data(), C);
+    });
+    linear3(L.wgate, L.wup, L.wup, n, xb_.data(), hb_.data(), hb2_.data(), nullptr, aq, sh);
+    sync();
+    const Activation act = c.hidden_act == "relu2" ? Activation::ReLU2 : Activation::SiLU;
+    const float* h = L.ffn_sub_norm ? xb2_.data() : att_.data();
+    serial([&] {
+      // The activations go to row stride S (zero-padded) for the down projection's input.
+      for_each_row(n, [&](int j) {
+        float* out = att_.data() + static_cast<size_t>(j) * S;
+        glu_row(hb_.data() + static_cast<size_t>(j) * S, hb2_.data() + static_cast<size_t>(j) * S, out, F, act);
+        std::fill(out + F, out + S, 0.0f);
+      });
+      if (L.ffn_sub_norm) rows_norm(att_.data(), L.ffn_sub_norm, xb2_.data(), F);
+      if (aq) quantize_input(n, h, F);
+    });
+    linear(L.wdown, n, h, xb_.data(), aq, sh);
+    sync();
+    serial([&] { add_rows(xb_.data(), n, C); });
   }
-  const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
-  rmsnorm_forward(last, w_.output_norm, xb_.data(), &rstd, 1, C, eps);
-  if (w_.head.type == DenseType::I8) {
+  float head_scale = 1.0f;
+  const bool int8_head = w_.head.type == DenseType::I8;
+  serial([&] {
+    const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
+    rmsnorm_forward(last, w_.output_norm, xb_.data(), &rstd, 1, C, eps);
     // An int8 head takes int8 activations (per-token absmax, as every W1.58A8 product): one byte
     // and one integer multiply-add per weight.
-    const int padded = (C + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
-    const float xs = quantize_row_i8(xb_.data(), C, padded, x8_.data(), xsum_.data());
-    dense_gemv_i8(w_.head, x8_.data(), xs, head_row_sums_.data(), logits_.data(), simd_);
-  } else {
-    dense_gemv(w_.head, xb_.data(), logits_.data(), simd_);
-  }
-  return logits_.data();
+    if (int8_head)
+      x8_scale_[0] = quantize_row_i8(xb_.data(), C, (C + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk, x8_.data(),
+                                     xsum_.data());
+  });
+  head_scale = x8_scale_[0];
+  if (int8_head) dense_gemv_i8(w_.head, x8_.data(), head_scale, head_row_sums_.data(), logits_.data(), simd_, sh);
+  else dense_gemv(w_.head, xb_.data(), logits_.data(), simd_, sh);
 }
 
 }  // namespace trit

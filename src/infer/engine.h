@@ -54,15 +54,17 @@ class Engine {
 
  private:
   const float* eval_chunk(const int32_t* tokens, int n, int pos);
+  void forward(const int32_t* tokens, int n, int pos, Share share);
   // Y[n, W.rows] = X[n, ...] W^T; rows of X are `stride` floats apart (zero-padded to 128).
-  void linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input);
+  void linear(const LinearWeight& W, int n, const float* x, float* y, bool quantized_input, Share share = {});
   void linear3(const LinearWeight& A, const LinearWeight& B, const LinearWeight& C, int n, const float* x, float* ya,
-               float* yb, float* yc, bool quantized_input);
+               float* yb, float* yc, bool quantized_input, Share share = {});
   void quantize_input(int n, const float* x, int cols);
 
   EngineWeights w_;
   int n_ctx_, max_batch_, stride_;  // stride_: floats per activation row (widest, padded to 128)
   SimdLevel simd_;
+  bool one_region_ = false;  // a decoded token runs in one parallel region (forward with shares)
   RopeTable rope_;
   std::vector<float> k_cache_, v_cache_;  // [L][KV][n_ctx][hd]: one head's positions are contiguous
   std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/error.h"
+
 namespace trit {
 
 // Each (batch, head) pair is a few small matrix products; OpenBLAS runs them single-threaded inside
@@ -133,12 +135,11 @@ static void attention_weighted_sum(const float* p, float inv, const float* v, in
 // O = P V [n, hd], through sgemm. One token (decode) runs its own loop instead: two BLAS calls per
 // head cost more than the work there.
 void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, size_t head_stride,
-                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride) {
+                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride, Share share) {
   const int T = pos + n, group = H / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   if (n == 1) {
-#pragma omp parallel for schedule(static)
-    for (int h = 0; h < H; ++h) {
+    auto head = [&](int h) {
       const float* qh = q + h * hd;
       const float* kh = k_cache + (h / group) * head_stride;
       const float* vh = v_cache + (h / group) * head_stride;
@@ -157,11 +158,17 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
         S[t] = std::exp(S[t] - mx);
         sum += S[t];
       }
-      const float inv = 1.0f / sum;
-      attention_weighted_sum(S, inv, vh, T, hd, out + h * hd);
+      attention_weighted_sum(S, 1.0f / sum, vh, T, hd, out + h * hd);
+    };
+    if (share.count > 0) {
+      for (int h = H * share.index / share.count; h < H * (share.index + 1) / share.count; ++h) head(h);
+      return;
     }
+#pragma omp parallel for schedule(static)
+    for (int h = 0; h < H; ++h) head(h);
     return;
   }
+  TRIT_CHECK(share.count == 0, "attention_cached: shares are for one token");
 #pragma omp parallel for schedule(static)
   for (int h = 0; h < H; ++h) {
     const int g = h / group;

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstddef>
 
+#include "core/threads.h"
+
 namespace trit {
 
 struct AttentionShape {
@@ -22,7 +24,9 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
 // columns h*hd (query head h reads kv head h / (H/KV)); k_cache, v_cache [KV][head_stride], a kv
 // head's positions hd floats apart ([KV][n_ctx][hd] with head_stride = n_ctx*hd, so that one head's
 // keys are one contiguous stream); out [n][out_stride]; scores: workspace of H * n * (pos+n) floats.
+// share: the heads of one share only, inside the caller's parallel region (core/threads.h).
 void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, size_t head_stride,
-                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride);
+                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride,
+                      Share share = {});
 
 }  // namespace trit

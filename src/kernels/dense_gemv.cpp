@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include <omp.h>
+
 #include "core/half.h"
 
 namespace trit {
@@ -69,9 +71,9 @@ __attribute__((target("avx2,f16c,fma"))) inline __m256 load8(const uint8_t* data
 // Rows in parallel, each a stream of weights widened in registers and multiplied into 2 fp32
 // accumulators; columns past the last whole vector go through the scalar element.
 template <DenseType T>
-__attribute__((target("avx512f,avx512bw,f16c,fma"))) void gemv_avx512(const DenseMatrix& W, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < W.rows; ++r) {
+__attribute__((target("avx512f,avx512bw,f16c,fma"))) void gemv_avx512(const DenseMatrix& W, const float* x, float* y,
+                                                                       int r0, int r1) {
+  for (int r = r0; r < r1; ++r) {
     const size_t base = static_cast<size_t>(r) * W.cols;
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int c = 0;
@@ -86,9 +88,9 @@ __attribute__((target("avx512f,avx512bw,f16c,fma"))) void gemv_avx512(const Dens
 }
 
 template <DenseType T>
-__attribute__((target("avx2,f16c,fma"))) void gemv_avx2(const DenseMatrix& W, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < W.rows; ++r) {
+__attribute__((target("avx2,f16c,fma"))) void gemv_avx2(const DenseMatrix& W, const float* x, float* y, int r0,
+                                                        int r1) {
+  for (int r = r0; r < r1; ++r) {
     const size_t base = static_cast<size_t>(r) * W.cols;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int c = 0;
@@ -106,21 +108,38 @@ __attribute__((target("avx2,f16c,fma"))) void gemv_avx2(const DenseMatrix& W, co
   }
 }
 
-void gemv_simd(const DenseMatrix& W, const float* x, float* y, SimdLevel level) {
+void gemv_simd_rows(const DenseMatrix& W, const float* x, float* y, SimdLevel level, int r0, int r1) {
   const bool v512 = level == SimdLevel::AVX512;
   switch (W.type) {
-    case DenseType::F32: return v512 ? gemv_avx512<DenseType::F32>(W, x, y) : gemv_avx2<DenseType::F32>(W, x, y);
-    case DenseType::F16: return v512 ? gemv_avx512<DenseType::F16>(W, x, y) : gemv_avx2<DenseType::F16>(W, x, y);
-    case DenseType::BF16: return v512 ? gemv_avx512<DenseType::BF16>(W, x, y) : gemv_avx2<DenseType::BF16>(W, x, y);
-    case DenseType::I8: return v512 ? gemv_avx512<DenseType::I8>(W, x, y) : gemv_avx2<DenseType::I8>(W, x, y);
+    case DenseType::F32:
+      return v512 ? gemv_avx512<DenseType::F32>(W, x, y, r0, r1) : gemv_avx2<DenseType::F32>(W, x, y, r0, r1);
+    case DenseType::F16:
+      return v512 ? gemv_avx512<DenseType::F16>(W, x, y, r0, r1) : gemv_avx2<DenseType::F16>(W, x, y, r0, r1);
+    case DenseType::BF16:
+      return v512 ? gemv_avx512<DenseType::BF16>(W, x, y, r0, r1) : gemv_avx2<DenseType::BF16>(W, x, y, r0, r1);
+    case DenseType::I8:
+      return v512 ? gemv_avx512<DenseType::I8>(W, x, y, r0, r1) : gemv_avx2<DenseType::I8>(W, x, y, r0, r1);
   }
+}
+
+// Rows [rows*id/nt, rows*(id+1)/nt): the share of thread id of nt.
+template <typename RowsFn>
+void run_share(int rows, Share share, RowsFn rows_fn) {
+  auto run = [&](int id, int nt) {
+    rows_fn(static_cast<int>(static_cast<int64_t>(rows) * id / nt),
+            static_cast<int>(static_cast<int64_t>(rows) * (id + 1) / nt));
+  };
+  if (share.count > 0) return run(share.index, share.count);
+#pragma omp parallel
+  run(omp_get_thread_num(), omp_get_num_threads());
 }
 
 }  // namespace
 
-void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level) {
-  if (level != SimdLevel::Scalar) return gemv_simd(W, x, y, level);
-  gemv_scalar(W, x, y);
+void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level, Share share) {
+  if (level != SimdLevel::Scalar)
+    return run_share(W.rows, share, [&](int r0, int r1) { gemv_simd_rows(W, x, y, level, r0, r1); });
+  if (share.index == 0) gemv_scalar(W, x, y);
 }
 
 void dense_row(const DenseMatrix& W, int row, float* out) {
@@ -149,40 +168,35 @@ void gemv_i8_i8_scalar(const DenseMatrix& W, const int8_t* x8, float x_scale, fl
   }
 }
 
-// One row at a time, 4 independent accumulators over 64-byte pieces, the bytes 1 KB ahead requested
-// (the streaming pattern of the ternary decode kernel). Each thread first writes x+128 as unsigned
-// bytes into its own buffer (grown once); columns past W.cols are masked off.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemv_i8_i8_avx512(
-    const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y) {
+// Rows [r0, r1), one at a time, 4 independent accumulators over 64-byte pieces, the bytes 1 KB ahead
+// requested (the streaming pattern of the ternary decode kernel). The thread first writes x+128 as
+// unsigned bytes into its own buffer (grown once); columns past W.cols are masked off.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemv_i8_i8_avx512_rows(
+    const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y, int r0, int r1) {
   const int n64 = W.cols / 64, tail = W.cols % 64;
   const __mmask64 tail_mask = tail ? (~0ULL >> (64 - tail)) : 0;
-#pragma omp parallel
-  {
-    static thread_local std::vector<uint8_t> xu;
-    if (xu.size() < static_cast<size_t>(W.cols)) xu.resize(W.cols);
-    for (int c = 0; c < W.cols; ++c) xu[c] = static_cast<uint8_t>(x8[c] ^ 0x80);
-    const uint8_t* xp = xu.data();
-#pragma omp for schedule(static)
-    for (int r = 0; r < W.rows; ++r) {
-      const uint8_t* w = W.data + static_cast<size_t>(r) * W.cols;
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-      int k = 0;
-      for (; k + 4 <= n64; k += 4) {
-        for (int line = 0; line < 4; ++line)
-          _mm_prefetch(reinterpret_cast<const char*>(w + 64 * (k + line) + 1024), _MM_HINT_T0);
-        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(xp + 64 * k), _mm512_loadu_si512(w + 64 * k));
-        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(xp + 64 * k + 64), _mm512_loadu_si512(w + 64 * k + 64));
-        a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(xp + 64 * k + 128), _mm512_loadu_si512(w + 64 * k + 128));
-        a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(xp + 64 * k + 192), _mm512_loadu_si512(w + 64 * k + 192));
-      }
-      for (; k < n64; ++k)
-        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(xp + 64 * k), _mm512_loadu_si512(w + 64 * k));
-      if (tail)
-        a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_loadu_epi8(tail_mask, xp + 64 * n64),
-                                 _mm512_maskz_loadu_epi8(tail_mask, w + 64 * n64));
-      const int32_t s = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
-      y[r] = W.row_scales[r] * x_scale * static_cast<float>(s - 128 * row_sums[r]);
+  static thread_local std::vector<uint8_t> xu;
+  if (xu.size() < static_cast<size_t>(W.cols)) xu.resize(W.cols);
+  for (int c = 0; c < W.cols; ++c) xu[c] = static_cast<uint8_t>(x8[c] ^ 0x80);
+  const uint8_t* xp = xu.data();
+  for (int r = r0; r < r1; ++r) {
+    const uint8_t* w = W.data + static_cast<size_t>(r) * W.cols;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    int k = 0;
+    for (; k + 4 <= n64; k += 4) {
+      for (int line = 0; line < 4; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(w + 64 * (k + line) + 1024), _MM_HINT_T0);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(xp + 64 * k), _mm512_loadu_si512(w + 64 * k));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(xp + 64 * k + 64), _mm512_loadu_si512(w + 64 * k + 64));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(xp + 64 * k + 128), _mm512_loadu_si512(w + 64 * k + 128));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(xp + 64 * k + 192), _mm512_loadu_si512(w + 64 * k + 192));
     }
+    for (; k < n64; ++k) a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(xp + 64 * k), _mm512_loadu_si512(w + 64 * k));
+    if (tail)
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_loadu_epi8(tail_mask, xp + 64 * n64),
+                               _mm512_maskz_loadu_epi8(tail_mask, w + 64 * n64));
+    const int32_t s = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+    y[r] = W.row_scales[r] * x_scale * static_cast<float>(s - 128 * row_sums[r]);
   }
 }
 
@@ -213,8 +227,11 @@ __attribute__((target("avx2"))) void gemv_i8_i8_avx2(const DenseMatrix& W, const
 }  // namespace
 
 void dense_gemv_i8(const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y,
-                   SimdLevel level) {
-  if (level == SimdLevel::AVX512) return gemv_i8_i8_avx512(W, x8, x_scale, row_sums, y);
+                   SimdLevel level, Share share) {
+  if (level == SimdLevel::AVX512)
+    return run_share(W.rows, share,
+                     [&](int r0, int r1) { gemv_i8_i8_avx512_rows(W, x8, x_scale, row_sums, y, r0, r1); });
+  if (share.index != 0) return;  // below AVX-512 inside a caller's region: thread 0 computes it all
   if (level == SimdLevel::AVX2) return gemv_i8_i8_avx2(W, x8, x_scale, y);
   gemv_i8_i8_scalar(W, x8, x_scale, y);
 }

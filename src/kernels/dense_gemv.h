@@ -17,7 +17,8 @@ struct DenseMatrix {
   int rows, cols;
 };
 
-void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level);
+// share (core/threads.h): only that share of the rows, inside the caller's parallel region.
+void dense_gemv(const DenseMatrix& W, const float* x, float* y, SimdLevel level, Share share = {});
 void dense_row(const DenseMatrix& W, int row, float* out);
 
 // An I8 matrix times an int8 vector (per-token absmax, quantize_row_i8 in ternary_gemv.h):
@@ -27,6 +28,6 @@ void dense_row(const DenseMatrix& W, int row, float* out);
 // entries. The I8 head of a model costs one byte per weight and one dot product per 64 of them.
 void dense_row_sums(const DenseMatrix& W, int32_t* row_sums);
 void dense_gemv_i8(const DenseMatrix& W, const int8_t* x8, float x_scale, const int32_t* row_sums, float* y,
-                   SimdLevel level);
+                   SimdLevel level, Share share = {});
 
 }  // namespace trit

@@ -652,14 +652,15 @@ void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32
 }
 
 void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, const int8_t* x8,
-                         const int32_t* xsum32, float x_scale, SimdLevel level) {
+                         const int32_t* xsum32, float x_scale, SimdLevel level, Share share) {
   bool fast = level == SimdLevel::AVX512 && count <= kMaxProducts;
   for (int m = 0; m < count && fast; ++m) fast = block_path_applies(*Ws[m]);
   if (!fast) {
-    for (int m = 0; m < count; ++m) trit2_gemv_i8(*Ws[m], x8, xsum32, x_scale, ys[m], level);
+    if (share.index == 0)  // inside a caller's region the other threads only wait
+      for (int m = 0; m < count; ++m) trit2_gemv_i8(*Ws[m], x8, xsum32, x_scale, ys[m], level);
     return;
   }
-  // One parallel region for all the products: tiles of 4 rows, numbered across the matrices.
+  // Tiles of 4 rows, numbered across the matrices; thread id of nt takes an even stretch of them.
   XSums sums[kMaxProducts];
   int first_tile[kMaxProducts + 1] = {0};
   for (int m = 0; m < count; ++m) {
@@ -669,13 +670,11 @@ void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int cou
   const int tiles = first_tile[count];
   int pair_blocks = 0;
   for (int m = 0; m < count; ++m) pair_blocks = std::max(pair_blocks, block_geometry(*Ws[m]).blocks);
-#pragma omp parallel
-  {
+  auto run = [&](int id, int nt) {
     // Each thread pairs x for itself (a few KB, read from its own cache); grown once, then reused.
     static thread_local std::vector<int8_t> pairs;
     if (pairs.size() < static_cast<size_t>(pair_blocks) * kTQBlock) pairs.resize(static_cast<size_t>(pair_blocks) * kTQBlock);
     pair_x(x8, pair_blocks, pairs.data());
-    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
     const int t0 = static_cast<int>(static_cast<int64_t>(tiles) * id / nt);
     const int t1 = static_cast<int>(static_cast<int64_t>(tiles) * (id + 1) / nt);
     for (int m = 0; m < count; ++m) {
@@ -685,7 +684,14 @@ void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int cou
       block_gemv_i8_rows(W, x8, pairs.data(), sums[m].seg, sums[m].all, x_scale, ys[m], (a - first_tile[m]) * 4,
                          std::min(W.rows, (b - first_tile[m]) * 4));
     }
-  }
+  };
+  if (share.count > 0) return run(share.index, share.count);
+#pragma omp parallel
+  run(omp_get_thread_num(), omp_get_num_threads());
+}
+
+bool trit2_gemv_shares_rows(const Trit2Matrix& W, SimdLevel level) {
+  return level == SimdLevel::AVX512 && block_path_applies(W);
 }
 
 void trit2_gemv_f32(const Trit2Matrix& W, const float* x, float* y, SimdLevel level) {

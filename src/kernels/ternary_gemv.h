@@ -11,9 +11,12 @@
 #pragma once
 #include <cstdint>
 
+#include "core/threads.h"
+
 namespace trit {
 
 enum class SimdLevel { Scalar, AVX2, AVX512 };
+
 SimdLevel detect_simd();     // the CPU's best level, capped by $TRIT_SIMD
 SimdLevel detect_simd_hw();  // the CPU's best level
 const char* simd_name(SimdLevel s);
@@ -35,8 +38,11 @@ struct Trit2Matrix {
 void trit2_gemv_i8(const Trit2Matrix& W, const int8_t* x8, const int32_t* xsum32, float x_scale, float* y,
                    SimdLevel level);
 // Several products of the same input at once (q, k, v; gate, up): one parallel region for all.
+// With share.count > 0 only this share of the rows is computed, where trit2_gemv_shares_rows holds
+// for every matrix (the AVX-512 block path); elsewhere share 0 computes everything.
 void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int count, const int8_t* x8,
-                         const int32_t* xsum32, float x_scale, SimdLevel level);
+                         const int32_t* xsum32, float x_scale, SimdLevel level, Share share = {});
+bool trit2_gemv_shares_rows(const Trit2Matrix& W, SimdLevel level);
 // Widest row the AVX-512 decode path takes (wider rows use the slice kernels).
 constexpr int kMaxBlockCols = 1 << 18;
 // A batch of n activation rows at once (prefill): row j of x8 starts at x8 + j*x_stride, of xsum32 at
