@@ -1,5 +1,8 @@
 #include "kernels/activation.h"
 
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <immintrin.h>
 
 // glibc's vector expf (libmvec), declared here: math.h declares it only under -ffast-math.
@@ -74,6 +77,29 @@ __attribute__((target("avx512f"))) static int silu_row_avx512(const float* g, co
     _mm512_storeu_ps(h + i, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_loadu_ps(u + i)));
   }
   return i;
+}
+
+__attribute__((target("avx512f"))) static int exp_shifted_avx512(float* x, int n, float mx, float* sum) {
+  int i = 0;
+  const __m512 m = _mm512_set1_ps(mx);
+  __m512 acc = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    _mm512_storeu_ps(x + i, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  *sum = _mm512_reduce_add_ps(acc);
+  return i;
+}
+
+float exp_shifted_sum(float* x, int n, float mx) {
+  float sum = 0.0f;
+  const int done = cpu_has_avx512() ? exp_shifted_avx512(x, n, mx, &sum) : 0;
+  for (int i = done; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  return sum;
 }
 
 void glu_row(const float* g, const float* u, float* h, int F, Activation act) {

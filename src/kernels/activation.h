@@ -17,4 +17,8 @@ void glu_backward(const float* dh, const float* gu, float* dgu, int N, int F, Ac
 // rest of the row, and other CPUs, use std::exp.
 void glu_row(const float* g, const float* u, float* h, int F, Activation act);
 
+// Softmax numerators in place: x[i] = exp(x[i] - mx) for i < n; returns their sum. Vectorized the
+// same way as glu_row.
+float exp_shifted_sum(float* x, int n, float mx);
+
 }  // namespace trit

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/activation.h"
 
 namespace trit {
 
@@ -153,11 +154,7 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
         S[t] = d * scale;
         mx = std::max(mx, S[t]);
       }
-      float sum = 0.0f;
-      for (int t = 0; t < T; ++t) {
-        S[t] = std::exp(S[t] - mx);
-        sum += S[t];
-      }
+      const float sum = exp_shifted_sum(S, T, mx);
       attention_weighted_sum(S, 1.0f / sum, vh, T, hd, out + h * hd);
     };
     if (share.count > 0) {
@@ -180,12 +177,7 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
       const int visible = pos + j + 1;
       float mx = -INFINITY;
       for (int t = 0; t < visible; ++t) mx = std::max(mx, row[t]);
-      float sum = 0.0f;
-      for (int t = 0; t < visible; ++t) {
-        row[t] = std::exp(row[t] - mx);
-        sum += row[t];
-      }
-      const float inv = 1.0f / sum;
+      const float inv = 1.0f / exp_shifted_sum(row, visible, mx);
       for (int t = 0; t < visible; ++t) row[t] *= inv;
       std::fill(row + visible, row + T, 0.0f);
     }

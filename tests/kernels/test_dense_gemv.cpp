@@ -2,6 +2,7 @@
 // inference activation row against the training formula.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -87,6 +88,15 @@ TEST(DenseGemv, InferenceActivationRowMatchesFormula) {
       }
       EXPECT_LE(test::rel_max_error(h.data(), ref.data(), F), 1e-6) << F;
     }
+    // Softmax numerators and their sum.
+    std::vector<float> e = g;
+    const float mx = *std::max_element(g.begin(), g.end());
+    const float sum = exp_shifted_sum(e.data(), F, mx);
+    std::vector<float> eref(F);
+    double sref = 0;
+    for (int i = 0; i < F; ++i) sref += eref[i] = static_cast<float>(std::exp(static_cast<double>(g[i]) - mx));
+    EXPECT_LE(test::rel_max_error(e.data(), eref.data(), F), 1e-6) << F;
+    EXPECT_NEAR(sum, sref, 1e-5 * sref) << F;
   }
 }
 
