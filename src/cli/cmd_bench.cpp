@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/engine_args.h"
 #include "cli/model_args.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -168,12 +169,14 @@ int bench_model(int argc, char** argv) {
           {"prompt", "N", "prefill tokens (default 512)", "p"},
           {"n", "N", "decode tokens (default 128)", "n"},
           {"batch", "B", "prefill batch (default 256)", "b"},
+          kv_type_option_spec(),
           {"json", "", "print one JSON object"}});
   if (!a.parse(argc, argv)) return 0;
   TRIT_CHECK(a.has("model"), "trit bench: -m MODEL is required");
   set_threads(static_cast<int>(a.integer("threads", 0)));
   const int np = static_cast<int>(a.integer("prompt", 512)), nd = static_cast<int>(a.integer("n", 128));
   TRIT_CHECK(np > 0 && nd > 0, "trit bench: -p and -n must be positive");
+  const KvType kv_type = kv_type_from_args(a, "trit bench");
   const double bw = read_bandwidth_in_child();
   LoadedModel lm = load_model_gguf(a.str("model"));
   const Config c = lm.weights.config;
@@ -182,7 +185,7 @@ int bench_model(int argc, char** argv) {
              c.max_position_embeddings);
   const int batch = static_cast<int>(a.integer("batch", 256));
   TRIT_CHECK(batch > 0, "trit bench: -b must be positive");
-  Engine e(std::move(lm.weights), ctx, batch);
+  Engine e(std::move(lm.weights), ctx, batch, kv_type);
   Rng r(1);
   std::vector<int32_t> prompt(np);
   for (auto& t : prompt) t = static_cast<int32_t>(r.below(c.vocab_size));
@@ -207,10 +210,11 @@ int bench_model(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   const double rss_mb = ru.ru_maxrss / 1024.0;
   if (a.flag("json")) {
-    std::printf("{\"model\":\"%s\",\"threads\":%d,\"simd\":\"%s\",\"prefill_tokens\":%d,\"decode_tokens\":%d,"
+    std::printf("{\"model\":\"%s\",\"threads\":%d,\"simd\":\"%s\",\"kv_type\":\"%s\",\"prefill_tokens\":%d,\"decode_tokens\":%d,"
                 "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"decode_bytes_per_token\":%.0f,\"decode_gb_s\":%.3f,"
                 "\"read_bw_gb_s\":%.3f,\"fraction_of_bw\":%.3f,\"peak_rss_mb\":%.1f}\n",
-                a.str("model").c_str(), num_threads(), simd_name(e.simd()), np, nd, prefill, decode, bytes_tok, gbs, bw,
+                a.str("model").c_str(), num_threads(), simd_name(e.simd()), kv_type == KvType::F16 ? "f16" : "f32", np, nd,
+                prefill, decode, bytes_tok, gbs, bw,
                 gbs / bw, rss_mb);
     return 0;
   }

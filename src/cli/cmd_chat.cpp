@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/args.h"
+#include "cli/engine_args.h"
 #include "cli/sampling_args.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -24,7 +25,8 @@ int cmd_chat(int argc, char** argv) {
   std::vector<OptionSpec> specs = {{"model", "FILE", "model .gguf", "m"},
                                    {"system", "TEXT", "text placed before the conversation"},
                                    {"n", "N", "most tokens per reply (default 200)", "n"},
-                                   {"threads", "N", "threads", "t"}};
+                                   {"threads", "N", "threads", "t"},
+                                   kv_type_option_spec()};
   for (auto& o : sampler_option_specs(0.7f)) specs.push_back(o);
   Args a("trit chat", "Chat with a GGUF model (one line per message; an empty line or end of input quits).",
          specs);
@@ -36,7 +38,7 @@ int cmd_chat(int argc, char** argv) {
   Tokenizer tok = Tokenizer::from_bytes(lm.tokenizer_spm, "model '" + a.str("model") + "'");
   const int ctx = std::min(lm.weights.config.max_position_embeddings, 4096);
   const int V = lm.weights.config.vocab_size;
-  Engine engine(std::move(lm.weights), ctx);
+  Engine engine(std::move(lm.weights), ctx, 256, kv_type_from_args(a, "trit chat"));
   Sampler sampler(sampler_params_from_args(a, "trit chat", 0.7f));
   const long max_reply = a.integer("n", 200);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/args.h"
+#include "cli/engine_args.h"
 #include "cli/sampling_args.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -23,7 +24,8 @@ int cmd_generate(int argc, char** argv) {
                                    {"prompt", "TEXT", "prompt", "p"},
                                    {"n", "N", "tokens to generate (default 128)", "n"},
                                    {"stop", "STR...", "stop when the text ends with one of these"},
-                                   {"threads", "N", "threads", "t"}};
+                                   {"threads", "N", "threads", "t"},
+                                   kv_type_option_spec()};
   for (auto& o : sampler_option_specs(0.8f)) specs.push_back(o);
   Args a("trit generate", "Generate text from a GGUF model (trit pack) or a training checkpoint.", specs);
   if (!a.parse(argc, argv)) return 0;
@@ -44,7 +46,7 @@ int cmd_generate(int argc, char** argv) {
     tokp = std::make_unique<Tokenizer>(Tokenizer::from_bytes(lm.tokenizer_spm, "model '" + path + "'"));
     cfg = lm.weights.config;
     ctx = std::min(cfg.max_position_embeddings, 4096);
-    engine = std::make_unique<Engine>(std::move(lm.weights), ctx);
+    engine = std::make_unique<Engine>(std::move(lm.weights), ctx, 256, kv_type_from_args(a, "trit generate"));
   } else {
     Checkpoint ck = load_checkpoint(path, false);
     tokp = std::make_unique<Tokenizer>(Tokenizer::from_bytes(ck.tokenizer, "checkpoint '" + path + "'"));

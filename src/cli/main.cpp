@@ -46,7 +46,11 @@ int main(int argc, char** argv) {
     try {
       return c.fn(argc - 1, argv + 1);
     } catch (const trit::Error& e) {
-      std::fprintf(stderr, "\ntrit %s: error: %s\n", c.name, e.what());
+      // Messages that already name the command ("trit bench: ...") are not prefixed twice.
+      const std::string self = std::string("trit ") + c.name + ": ";
+      const char* msg = e.what();
+      if (std::strncmp(msg, self.c_str(), self.size()) == 0) msg += self.size();
+      std::fprintf(stderr, "\ntrit %s: error: %s\n", c.name, msg);
       return 1;
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "\ntrit %s: error: out of memory\n", c.name);

@@ -26,8 +26,13 @@ void for_each_row(int n, F f) {
 }
 }  // namespace
 
-Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
-    : w_(std::move(w)), n_ctx_(n_ctx), max_batch_(std::min(max_batch, n_ctx)), simd_(detect_simd()) {
+Engine::Engine(EngineWeights w, int n_ctx, int max_batch, KvType kv)
+    : w_(std::move(w)),
+      n_ctx_(n_ctx),
+      max_batch_(std::min(max_batch, n_ctx)),
+      simd_(detect_simd()),
+      kv_type_(kv),
+      kv_elem_(kv == KvType::F16 ? 2 : 4) {
   const Config& c = w_.config;
   TRIT_CHECK(n_ctx > 0 && n_ctx <= c.max_position_embeddings, "context %d must be in 1..%d", n_ctx,
              c.max_position_embeddings);
@@ -35,8 +40,8 @@ Engine::Engine(EngineWeights w, int n_ctx, int max_batch)
   const int C = c.hidden_size, F = c.intermediate_size, hd = c.head_dim();
   const int H = c.num_attention_heads, KV = c.num_key_value_heads;
   rope_.init(hd, n_ctx, c.rope_theta);
-  k_cache_.assign(static_cast<size_t>(c.num_hidden_layers) * n_ctx * KV * hd, 0.0f);
-  v_cache_.assign(k_cache_.size(), 0.0f);
+  k_cache_.assign(static_cast<size_t>(c.num_hidden_layers) * n_ctx * KV * hd * kv_elem_, 0);
+  v_cache_.assign(k_cache_.size(), 0);
   const int widest = std::max({C, F, H * hd});
   stride_ = (widest + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk;
   max_batch = max_batch_;
@@ -108,7 +113,7 @@ void Engine::linear3(const LinearWeight& A, const LinearWeight& B, const LinearW
 
 uint64_t Engine::kv_bytes_read(int pos) const {
   const Config& c = w_.config;
-  return static_cast<uint64_t>(c.num_hidden_layers) * (pos + 1) * c.num_key_value_heads * c.head_dim() * 4 * 2;
+  return static_cast<uint64_t>(c.num_hidden_layers) * (pos + 1) * c.num_key_value_heads * c.head_dim() * kv_elem_ * 2;
 }
 
 const float* Engine::eval_batch(const int32_t* tokens, int n, int pos) {
@@ -181,8 +186,8 @@ void Engine::forward(const int32_t* tokens, int n, int pos, Share sh) {
     });
     linear3(L.wq, L.wk, L.wv, n, xb_.data(), q_.data(), k_.data(), v_.data(), aq, sh);
     sync();
-    float* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
-    float* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd;
+    uint8_t* kc = k_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd * kv_elem_;
+    uint8_t* vc = v_cache_.data() + static_cast<size_t>(l) * n_ctx_ * KV * hd * kv_elem_;
     auto qrow = [&](std::vector<float>& buf, int j) { return buf.data() + static_cast<size_t>(j) * S; };
     serial([&] {
     for (int j = 0; j < n; ++j) {
@@ -202,13 +207,14 @@ void Engine::forward(const int32_t* tokens, int n, int pos, Share sh) {
       float* kj = qrow(k_, j);
       rotate(kj, KV);
       for (int g = 0; g < KV; ++g) {
-        std::memcpy(kc + (static_cast<size_t>(g) * n_ctx_ + p) * hd, kj + g * hd, sizeof(float) * hd);
-        std::memcpy(vc + (static_cast<size_t>(g) * n_ctx_ + p) * hd, qrow(v_, j) + g * hd, sizeof(float) * hd);
+        const size_t at = (static_cast<size_t>(g) * n_ctx_ + p) * hd * kv_elem_;
+        kv_store(kj + g * hd, kc + at, kv_type_, hd);
+        kv_store(qrow(v_, j) + g * hd, vc + at, kv_type_, hd);
       }
     }
     });
-    attention_cached(q_.data(), S, kc, vc, static_cast<size_t>(n_ctx_) * hd, n, pos, H, KV, hd, scores_.data(),
-                     att_.data(), S, sh);
+    attention_cached(q_.data(), S, kc, vc, kv_type_, static_cast<size_t>(n_ctx_) * hd, n, pos, H, KV, hd,
+                     scores_.data(), att_.data(), S, sh);
     sync();
     const float* att = L.attn_sub_norm ? xb2_.data() : att_.data();
     serial([&] {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/dense_gemv.h"
 #include "kernels/rope.h"
 #include "kernels/ternary_gemv.h"
@@ -40,8 +41,9 @@ struct EngineWeights {
 
 class Engine {
  public:
-  // Prompts are processed up to max_batch tokens at a time (at most n_ctx).
-  Engine(EngineWeights w, int n_ctx, int max_batch = 256);
+  // Prompts are processed up to max_batch tokens at a time (at most n_ctx). The KV cache holds fp32
+  // or fp16 values.
+  Engine(EngineWeights w, int n_ctx, int max_batch = 256, KvType kv = KvType::F32);
   const Config& config() const { return w_.config; }
   int n_ctx() const { return n_ctx_; }
   SimdLevel simd() const { return simd_; }
@@ -66,7 +68,9 @@ class Engine {
   SimdLevel simd_;
   bool one_region_ = false;  // a decoded token runs in one parallel region (forward with shares)
   RopeTable rope_;
-  std::vector<float> k_cache_, v_cache_;  // [L][KV][n_ctx][hd]: one head's positions are contiguous
+  KvType kv_type_;
+  size_t kv_elem_;                          // bytes per cached value
+  std::vector<uint8_t> k_cache_, v_cache_;  // [L][KV][n_ctx][hd]: one head's positions are contiguous
   std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;
   std::vector<int8_t> x8_;
   std::vector<int32_t> xsum_;

@@ -9,9 +9,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "kernels/activation.h"
 
 namespace trit {
@@ -96,18 +98,51 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
     }
 }
 
-// o[0 .. hd) = inv * sum_t p[t] v[t*hd ..]: the output stays in registers, 64 floats at a time.
-__attribute__((target("avx512f"))) static void weighted_sum_avx512(const float* p, float inv, const float* v, int T,
-                                                                   int hd, float* o) {
+namespace {
+
+bool cpu_has_avx512f() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+// 16 cached values from element i as fp32.
+__attribute__((target("avx512f"))) inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+__attribute__((target("avx512f"))) inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline float load1(const float* p) { return *p; }
+inline float load1(const uint16_t* p) { return f16_to_f32(*p); }
+
+// S[t] = scale * q . k[t] for t < T (k rows hd apart); returns max_t S[t].
+template <typename E>
+__attribute__((target("avx512f"))) float scores_avx512(const float* q, const E* k, int T, int hd, float scale,
+                                                       float* S) {
+  float mx = -INFINITY;
+  for (int t = 0; t < T; ++t, k += hd) {
+    __m512 a = _mm512_mul_ps(_mm512_loadu_ps(q), load16(k));
+    for (int i = 16; i < hd; i += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(k + i), a);
+    S[t] = _mm512_reduce_add_ps(a) * scale;
+    mx = std::max(mx, S[t]);
+  }
+  return mx;
+}
+
+// o[0 .. hd) = inv * sum_t p[t] v[t]: the output stays in registers, 64 floats at a time.
+template <typename E>
+__attribute__((target("avx512f"))) void weighted_sum_avx512(const float* p, float inv, const E* v, int T, int hd,
+                                                             float* o) {
   for (int i0 = 0; i0 < hd; i0 += 64) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    const float* vi = v + i0;
+    const E* vi = v + i0;
     for (int t = 0; t < T; ++t, vi += hd) {
       const __m512 pt = _mm512_set1_ps(p[t]);
-      a0 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi), a0);
-      a1 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 16), a1);
-      a2 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 32), a2);
-      a3 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vi + 48), a3);
+      a0 = _mm512_fmadd_ps(pt, load16(vi), a0);
+      a1 = _mm512_fmadd_ps(pt, load16(vi + 16), a1);
+      a2 = _mm512_fmadd_ps(pt, load16(vi + 32), a2);
+      a3 = _mm512_fmadd_ps(pt, load16(vi + 48), a3);
     }
     const __m512 s = _mm512_set1_ps(inv);
     _mm512_storeu_ps(o + i0, _mm512_mul_ps(a0, s));
@@ -117,45 +152,40 @@ __attribute__((target("avx512f"))) static void weighted_sum_avx512(const float* 
   }
 }
 
-static void attention_weighted_sum(const float* p, float inv, const float* v, int T, int hd, float* o) {
-  static const bool avx512 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  if (avx512 && hd % 64 == 0) return weighted_sum_avx512(p, inv, v, T, hd, o);
+// One query head of one token over T cached positions: the AVX-512 forms above where the head size
+// allows (a multiple of 64), else the scalar reference.
+template <typename E>
+void attend_one(const float* q, const E* k, const E* v, int T, int hd, float scale, float* S, float* o) {
+  const bool vec = cpu_has_avx512f() && hd % 64 == 0;
+  float mx = -INFINITY;
+  if (vec) {
+    mx = scores_avx512(q, k, T, hd, scale, S);
+  } else {
+    for (int t = 0; t < T; ++t) {
+      float d = 0.0f;
+      for (int i = 0; i < hd; ++i) d += q[i] * load1(k + static_cast<size_t>(t) * hd + i);
+      S[t] = d * scale;
+      mx = std::max(mx, S[t]);
+    }
+  }
+  const float inv = 1.0f / exp_shifted_sum(S, T, mx);
+  if (vec) return weighted_sum_avx512(S, inv, v, T, hd, o);
   std::fill(o, o + hd, 0.0f);
   for (int t = 0; t < T; ++t) {
-    const float pt = p[t] * inv;
-    const float* vt = v + static_cast<size_t>(t) * hd;
-#pragma omp simd
-    for (int i = 0; i < hd; ++i) o[i] += pt * vt[i];
+    const float pt = S[t] * inv;
+    for (int i = 0; i < hd; ++i) o[i] += pt * load1(v + static_cast<size_t>(t) * hd + i);
   }
 }
 
-// Per head: S = scale * Q K^T [n, T] (T = pos+n), row j masked past position pos+j, softmax,
-// O = P V [n, hd], through sgemm. One token (decode) runs its own loop instead: two BLAS calls per
-// head cost more than the work there.
-void attention_cached(const float* q, int q_stride, const float* k_cache, const float* v_cache, size_t head_stride,
-                      int n, int pos, int H, int KV, int hd, float* scores, float* out, int out_stride, Share share) {
+template <typename E>
+void attention_cached_typed(const float* q, int q_stride, const E* k_cache, const E* v_cache, size_t head_stride, int n,
+                            int pos, int H, int KV, int hd, float* scores, float* out, int out_stride, Share share) {
   const int T = pos + n, group = H / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   if (n == 1) {
     auto head = [&](int h) {
-      const float* qh = q + h * hd;
-      const float* kh = k_cache + (h / group) * head_stride;
-      const float* vh = v_cache + (h / group) * head_stride;
-      float* S = scores + static_cast<size_t>(h) * T;
-      float mx = -INFINITY;
-      for (int t = 0; t < T; ++t) {
-        const float* k = kh + static_cast<size_t>(t) * hd;
-        float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-        for (int i = 0; i < hd; ++i) d += qh[i] * k[i];
-        S[t] = d * scale;
-        mx = std::max(mx, S[t]);
-      }
-      const float sum = exp_shifted_sum(S, T, mx);
-      attention_weighted_sum(S, 1.0f / sum, vh, T, hd, out + h * hd);
+      attend_one(q + h * hd, k_cache + (h / group) * head_stride, v_cache + (h / group) * head_stride, T, hd, scale,
+                 scores + static_cast<size_t>(h) * T, out + h * hd);
     };
     if (share.count > 0) {
       for (int h = H * share.index / share.count; h < H * (share.index + 1) / share.count; ++h) head(h);
@@ -169,9 +199,23 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
 #pragma omp parallel for schedule(static)
   for (int h = 0; h < H; ++h) {
     const int g = h / group;
+    const float *K, *V;
+    if constexpr (std::is_same_v<E, float>) {
+      K = k_cache + g * head_stride;
+      V = v_cache + g * head_stride;
+    } else {
+      // fp16 cache: this head's T rows widened once into the thread's scratch for sgemm.
+      static thread_local std::vector<float> kv32;
+      if (kv32.size() < 2 * static_cast<size_t>(T) * hd) kv32.resize(2 * static_cast<size_t>(T) * hd);
+      for (size_t i = 0; i < static_cast<size_t>(T) * hd; ++i) {
+        kv32[i] = f16_to_f32(k_cache[g * head_stride + i]);
+        kv32[static_cast<size_t>(T) * hd + i] = f16_to_f32(v_cache[g * head_stride + i]);
+      }
+      K = kv32.data();
+      V = kv32.data() + static_cast<size_t>(T) * hd;
+    }
     float* S = scores + static_cast<size_t>(h) * n * T;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, T, hd, scale, q + h * hd, q_stride, k_cache + g * head_stride,
-                hd, 0.0f, S, T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, T, hd, scale, q + h * hd, q_stride, K, hd, 0.0f, S, T);
     for (int j = 0; j < n; ++j) {
       float* row = S + static_cast<size_t>(j) * T;
       const int visible = pos + j + 1;
@@ -181,9 +225,42 @@ void attention_cached(const float* q, int q_stride, const float* k_cache, const 
       for (int t = 0; t < visible; ++t) row[t] *= inv;
       std::fill(row + visible, row + T, 0.0f);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, T, 1.0f, S, T, v_cache + g * head_stride, hd, 0.0f,
-                out + h * hd, out_stride);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, T, 1.0f, S, T, V, hd, 0.0f, out + h * hd, out_stride);
   }
+}
+
+__attribute__((target("avx512f"))) int store_f16_avx512(const float* src, uint16_t* dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  return i;
+}
+
+}  // namespace
+
+void kv_store(const float* src, void* dst, KvType kv, int n) {
+  if (kv == KvType::F32) {
+    std::memcpy(dst, src, sizeof(float) * n);
+    return;
+  }
+  uint16_t* d = static_cast<uint16_t*>(dst);
+  // vcvtps2ph rounds to nearest even, as f32_to_f16 does.
+  for (int i = cpu_has_avx512f() ? store_f16_avx512(src, d, n) : 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+}
+
+// Per head: S = scale * Q K^T [n, T] (T = pos+n), row j masked past position pos+j, softmax,
+// O = P V [n, hd], through sgemm. One token (decode) runs its own loop instead: two BLAS calls per
+// head cost more than the work there.
+void attention_cached(const float* q, int q_stride, const void* k_cache, const void* v_cache, KvType kv,
+                      size_t head_stride, int n, int pos, int H, int KV, int hd, float* scores, float* out,
+                      int out_stride, Share share) {
+  if (kv == KvType::F16)
+    return attention_cached_typed(q, q_stride, static_cast<const uint16_t*>(k_cache),
+                                  static_cast<const uint16_t*>(v_cache), head_stride, n, pos, H, KV, hd, scores, out,
+                                  out_stride, share);
+  attention_cached_typed(q, q_stride, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache),
+                         head_stride, n, pos, H, KV, hd, scores, out, out_stride, share);
 }
 
 }  // namespace trit

@@ -117,6 +117,14 @@ TEST_F(Cli, PackInfoAndInit) {
   EXPECT_NE(r.output.find("TQ2_0"), std::string::npos) << r.output;
   write_file_atomic(dir("notgguf"), "hello");
   expect_failure("info " + dir("notgguf"), "too short");
+  // The engine runs it (TQ2_0 on one token and a prompt, fp16 cache), and bench reports it as JSON.
+  r = run_trit("bench -m " + dir("r.gguf") + " -t 2 -p 9 -n 5 --kv-type f16 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* key : {"\"prefill_tok_s\":", "\"decode_tok_s\":", "\"decode_gb_s\":", "\"read_bw_gb_s\":",
+                          "\"peak_rss_mb\":", "\"kv_type\":\"f16\""})
+    EXPECT_NE(r.output.find(key), std::string::npos) << key << r.output;
+  expect_failure("bench -m " + dir("r.gguf") + " -p 9 -n 5 --kv-type f8", "--kv-type must be f32 or f16, not 'f8'");
+  expect_failure("bench -m " + dir("r.gguf") + " -p 100", "at most the model's context 64");
 }
 
 TEST_F(Cli, PackedModelGeneratesWhatTheCheckpointGenerates) {

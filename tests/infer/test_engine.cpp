@@ -76,6 +76,22 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
     errs.push_back(test::rel_max_error(le, lt, c.vocab_size));
     EXPECT_LE(errs.back(), a8 ? 5e-2 : rounded ? 3e-3 : 1e-3) << v.name << " position " << pos;
   }
+  // An fp16 KV cache (--kv-type f16) rounds keys and values to 11 bits: logits within 5e-3 of
+  // training's for weight-only and fp models (A8 models: the rounding adds tie flips, 1e-1), and
+  // prefill through it equals its decoding.
+  {
+    Engine h(std::move(load_model_gguf(tmp / "m.gguf").weights), c.max_position_embeddings, 5, KvType::F16);
+    for (int pos = 0; pos < T; ++pos) {
+      const float* le = h.eval(toks[pos], pos);
+      EXPECT_LE(test::rel_max_error(le, m.logits() + static_cast<size_t>(pos) * c.vocab_size, c.vocab_size),
+                a8 ? 1e-1 : 5e-3)
+          << v.name << " fp16 cache, position " << pos;
+    }
+    std::vector<float> decoded(h.eval(toks[T - 1], T - 1), h.eval(toks[T - 1], T - 1) + c.vocab_size);
+    Engine hb(std::move(load_model_gguf(tmp / "m.gguf").weights), c.max_position_embeddings, 5, KvType::F16);
+    EXPECT_LE(test::rel_max_error(hb.eval_batch(toks.data(), T, 0), decoded.data(), c.vocab_size), 1e-5)
+        << v.name << ": batched prefill, fp16 cache";
+  }
   // Prefill in batches (here chunks of 5 tokens) computes what token-by-token decoding computes.
   {
     LoadedModel lm2 = load_model_gguf(tmp / "m.gguf");
