@@ -65,10 +65,11 @@ int cmd_info(int argc, char** argv) {
                 8.0 * s.bytes / s.elements);
   if (scale_bytes) std::printf("  %-8s %8s %16s %16llu\n", "scales", "", "", static_cast<unsigned long long>(scale_bytes));
   const uint64_t bf16 = weights * 2;
+  const double ratio = static_cast<double>(bf16) / total;
   std::printf("\n  total tensor bytes %.2f MB (%llu weights, %.3f bits/weight); the same model in BF16: %.2f MB "
-              "(%.2fx larger)\n",
+              "(%.2fx %s)\n",
               total / 1e6, static_cast<unsigned long long>(weights), 8.0 * total / weights, bf16 / 1e6,
-              static_cast<double>(bf16) / total);
+              ratio >= 1.0 ? ratio : 1.0 / ratio, ratio >= 1.0 ? "larger" : "smaller");
   return 0;
 }
 

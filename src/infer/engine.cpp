@@ -58,6 +58,7 @@ Engine::Engine(EngineWeights w, int n_ctx, int max_batch, KvType kv)
   hb2_.assign(rows, 0.0f);
   logits_.assign(c.vocab_size, 0.0f);
   x8_.assign(rows, 0);
+  xq_.assign(rows, 0.0f);
   xsum_.assign(rows / 32, 0);
   x8_scale_.assign(max_batch, 1.0f);
   // One parallel region per decoded token, when every product can compute a share of its rows.
@@ -87,6 +88,15 @@ void Engine::linear(const LinearWeight& W, int n, const float* x, float* y, bool
   }
   if (W.ternary && quantized_input)
     return trit2_gemm_i8(W.t2, n, x8_.data(), xsum_.data(), stride_, x8_scale_.data(), y, stride_, simd_);
+  if (quantized_input) {
+    // Dense weights of a W1.58A8 model (a bf16/f16/f32 file of it): the products see the same int8
+    // activations as the ternary ones (and as training), dequantized.
+    for (int j = 0; j < n; ++j) {
+      const size_t row = static_cast<size_t>(j) * stride_;
+      for (int c = 0; c < W.cols(); ++c) xq_[row + c] = static_cast<float>(x8_[row + c]) * x8_scale_[j];
+    }
+    x = xq_.data();
+  }
   for (int j = 0; j < n; ++j) {
     const float* xr = x + static_cast<size_t>(j) * stride_;
     float* yr = y + static_cast<size_t>(j) * stride_;

@@ -73,6 +73,7 @@ class Engine {
   std::vector<uint8_t> k_cache_, v_cache_;  // [L][KV][n_ctx][hd]: one head's positions are contiguous
   std::vector<float> x_, xb_, xb2_, q_, k_, v_, att_, scores_, hb_, hb2_, logits_;
   std::vector<int8_t> x8_;
+  std::vector<float> xq_;  // x8_ dequantized, for dense weights of a W1.58A8 model
   std::vector<int32_t> xsum_;
   std::vector<float> x8_scale_;
   std::vector<int32_t> head_row_sums_;  // an I8 head's row sums, for its integer product

@@ -8,6 +8,32 @@
 
 namespace trit {
 
+namespace {
+
+// ggml's other tensor types (ggml/src/ggml.c type traits): readable, so that files holding them can
+// be listed and their extents checked, but not computed by trit.
+struct ForeignType {
+  uint32_t id;
+  const char* name;
+  uint32_t block, bytes;  // elements per block, bytes per block
+};
+constexpr ForeignType kForeignTypes[] = {
+    {2, "Q4_0", 32, 18},       {3, "Q4_1", 32, 20},      {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
+    {9, "Q8_1", 32, 36},       {10, "Q2_K", 256, 84},    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},
+    {13, "Q5_K", 256, 176},    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},   {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},   {20, "IQ4_NL", 32, 18},
+    {21, "IQ3_S", 256, 110},   {22, "IQ2_S", 256, 82},   {23, "IQ4_XS", 256, 136}, {25, "I16", 1, 2},
+    {26, "I32", 1, 4},         {27, "I64", 1, 8},        {28, "F64", 1, 8},        {29, "IQ1_M", 256, 56},
+};
+
+const ForeignType* foreign_type(uint32_t id) {
+  for (const auto& t : kForeignTypes)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+}  // namespace
+
 const char* tensor_type_name(TensorType t) {
   switch (t) {
     case TensorType::F32: return "F32";
@@ -20,7 +46,8 @@ const char* tensor_type_name(TensorType t) {
     case TensorType::TRIT2: return "TRIT2";
     case TensorType::TRIT1: return "TRIT1";
   }
-  return "?";
+  const ForeignType* f = foreign_type(static_cast<uint32_t>(t));
+  return f ? f->name : "?";
 }
 
 bool tensor_type_known(uint32_t id) {
@@ -28,7 +55,7 @@ bool tensor_type_known(uint32_t id) {
     case TensorType::F32: case TensorType::F16: case TensorType::Q8_0: case TensorType::I8: case TensorType::BF16:
     case TensorType::TQ1_0: case TensorType::TQ2_0: case TensorType::TRIT2: case TensorType::TRIT1: return true;
   }
-  return false;
+  return foreign_type(id) != nullptr;
 }
 
 uint64_t tensor_bytes(TensorType type, uint64_t cols, uint64_t rows) {
@@ -47,6 +74,7 @@ uint64_t tensor_bytes(TensorType type, uint64_t cols, uint64_t rows) {
     case TensorType::TRIT2: return (cols + kTrit2Chunk - 1) / kTrit2Chunk * 32 * rows;
     case TensorType::TRIT1: return (cols + kTrit1Chunk - 1) / kTrit1Chunk * 32 * rows;
   }
+  if (const ForeignType* f = foreign_type(static_cast<uint32_t>(type))) return blocks(f->block, f->bytes);
   fail(strf("unknown tensor type %u", static_cast<unsigned>(type)));
 }
 

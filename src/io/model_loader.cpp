@@ -180,8 +180,9 @@ LoadedModel load_model_gguf(const std::string& path) {
         break;
       }
       default:
-        fail(strf("model '%s': tensor %s has type %s; the engine computes F32, F16, BF16 and I8 there", p,
-                  t.name.c_str(), tensor_type_name(t.type)));
+        fail(strf("model '%s': tensor %s has type %s; the engine computes F32, F16, BF16 and I8 embeddings and "
+                  "heads (for a file from llama-quantize: add --token-embedding-type f16 --output-tensor-type f16)",
+                  p, t.name.c_str(), tensor_type_name(t.type)));
     }
     return d;
   };

@@ -131,6 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"a8_subln_relu2_tied", Precision::Ternary, 128, 8, true, true, "relu2",
                               TensorType::TRIT2},
                       Variant{"fp_f32", Precision::FP, 0, 8, false, false, "silu", TensorType::F32},
+                      Variant{"a8_dense_f32", Precision::Ternary, 0, 8, false, false, "silu", TensorType::F32},
                       Variant{"wo_tq2_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ2_0},
                       Variant{"wo_tq1_0_llama", Precision::Ternary, -1, 0, false, false, "silu", TensorType::TQ1_0},
                       Variant{"a8_tq1_0", Precision::Ternary, 0, 8, false, false, "silu", TensorType::TQ1_0}),

@@ -294,3 +294,43 @@ TEST(GgmlVocab, UnusableVocabulariesLeaveAModelThatRunsByIds) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("carries no tokenizer"), std::string::npos) << r.output;
 }
+
+// ggml's other tensor types (here Q4_0 embeddings, as llama-quantize writes by default) are read and
+// listed; the loader then names the tensor, its type and how to requantize.
+TEST(GgmlVocab, ForeignTensorTypesAreListedAndRefusedByName) {
+  test::TempDir tmp;
+  Config c = preset_config("nano");
+  c.act_bits = 0;
+  Model m(c, 1, 32);
+  m.init_random(12);
+  m.quantize_weights(0);
+  PackOptions opt;
+  opt.embd_type = TensorType::F32;
+  write_model_gguf(tmp / "ours.gguf", c, test::model_source(m), nullptr, opt);
+  GgufFile f(tmp / "ours.gguf");
+  GgufWriter w;
+  w.set_str("general.architecture", f.find("general.architecture")->as_str());
+  for (const std::string& k : f.key_order()) {
+    const GgufValue& v = *f.find(k);
+    if (v.type == GgufValueType::U32) w.set_u32(k, static_cast<uint32_t>(v.as_u64()));
+    else if (v.type == GgufValueType::F32) w.set_f32(k, static_cast<float>(v.as_f64()));
+    else if (v.type == GgufValueType::STRING) w.set_str(k, v.as_str());
+    else if (v.type == GgufValueType::BOOL) w.set_bool(k, std::get<bool>(v.v));
+  }
+  const auto q4_0 = static_cast<TensorType>(2);
+  const uint64_t q4_bytes = tensor_bytes(q4_0, c.hidden_size, c.vocab_size);
+  EXPECT_EQ(q4_bytes, static_cast<uint64_t>(c.hidden_size) / 32 * 18 * c.vocab_size);
+  const std::vector<uint8_t> zeros(q4_bytes, 0);
+  for (const GgufTensorInfo& t : f.tensors()) {
+    if (t.name == "token_embd.weight") w.add_tensor(t.name, q4_0, t.dims, zeros.data(), zeros.size());
+    else w.add_tensor(t.name, t.type, t.dims, f.data(t), t.bytes);
+  }
+  w.write(tmp / "q4.gguf");
+  GgufFile g(tmp / "q4.gguf");
+  const GgufTensorInfo* e = g.tensor("token_embd.weight");
+  ASSERT_TRUE(e);
+  EXPECT_STREQ(tensor_type_name(e->type), "Q4_0");
+  EXPECT_EQ(e->bytes, q4_bytes);
+  expect_error_containing([&] { load_model_gguf(tmp / "q4.gguf"); }, "token_embd.weight has type Q4_0");
+  expect_error_containing([&] { load_model_gguf(tmp / "q4.gguf"); }, "--token-embedding-type f16");
+}
