@@ -157,6 +157,18 @@ void write_model_gguf(const std::string& path, const Config& c, const WeightSour
     w.set_bool("tokenizer.ggml.add_bos_token", true);
     w.set_bool("tokenizer.ggml.add_eos_token", false);
     w.set_u8_array("trit.tokenizer.spm", tok->serialized());
+  } else {
+    // No tokenizer (a random model for speed work): llama.cpp loads a vocabulary of type "none".
+    w.set_str("tokenizer.ggml.model", "none");
+  }
+  if (llama) {
+    // llama.cpp's llama_ftype of the file's main weight type (it guesses it otherwise).
+    const uint32_t ftype = wt == TensorType::TQ2_0   ? 37
+                           : wt == TensorType::TQ1_0 ? 36
+                           : wt == TensorType::BF16  ? 32
+                           : wt == TensorType::F16   ? 1
+                                                     : 0;
+    w.set_u32("general.file_type", ftype);
   }
 
   for (const TensorInfo& t : L.tensors) {
