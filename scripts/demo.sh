@@ -36,6 +36,16 @@ for prompt in "The state of the Union" "My fellow Americans," "Congress must"; d
   $trit generate -m "$ckpt" -p "$prompt" -n 80 --temp 0.8 --top-k 40 --seed $i
 done
 echo "---"
+
+# Shrink and serve: the checkpoint packed losslessly into a 2-bit GGUF file, run on the engine.
+model="$run/model.gguf"
+$trit pack "$ckpt" -o "$model" --type trit2 --embd-type f16
+echo "demo: packed model ($model):"
+$trit info "$model" | tail -n 7
+echo "demo: the same prompt from the packed model on the engine (greedy, repetition penalty 1.1):"
+$trit generate -m "$model" -p "The state of the Union" -n 60 --temp 0 --repeat-penalty 1.1
+echo
+$trit bench -m "$model" -p 128 -n 64
 last=$(tail -n 1 "$run/model/metrics.jsonl")
 echo "demo: final metrics: $last"
 echo "demo: loss plot: $run/model/loss.svg   metrics: $run/model/metrics.jsonl"
