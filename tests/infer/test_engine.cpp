@@ -89,7 +89,9 @@ TEST_P(EngineVsTraining, LogitsAndGreedyGenerationMatch) {
     }
     std::vector<float> decoded(h.eval(toks[T - 1], T - 1), h.eval(toks[T - 1], T - 1) + c.vocab_size);
     Engine hb(std::move(load_model_gguf(tmp / "m.gguf").weights), c.max_position_embeddings, 5, KvType::F16);
-    EXPECT_LE(test::rel_max_error(hb.eval_batch(toks.data(), T, 0), decoded.data(), c.vocab_size), 1e-5)
+    // (1e-3, not 1e-5: a last-bit difference between the two paths can round a cached value to the
+    // neighbouring fp16 number, a 5e-4 step.)
+    EXPECT_LE(test::rel_max_error(hb.eval_batch(toks.data(), T, 0), decoded.data(), c.vocab_size), 1e-3)
         << v.name << ": batched prefill, fp16 cache";
   }
   // Prefill in batches (here chunks of 5 tokens) computes what token-by-token decoding computes.
