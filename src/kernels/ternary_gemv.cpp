@@ -326,8 +326,18 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
 // follows as one stream.
 #define TRIT_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
 
+bool cpu_has_vbmi() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi") != 0;
+  }();
+  return has;
+}
+
 bool block_path_applies(const Trit2Matrix& W) {
-  return !W.trit1 && !W.tq1_0 && (W.tq2_0 || W.group == kScaleTensor || W.group == kScaleRow || W.group % kTQBlock == 0) &&
+  // TRIT1's digit tables need vpermt2b (AVX-512 VBMI).
+  if (W.trit1) return (W.group == kScaleTensor || W.group == kScaleRow) && W.cols <= kMaxBlockCols && cpu_has_vbmi();
+  return !W.tq1_0 && (W.tq2_0 || W.group == kScaleTensor || W.group == kScaleRow || W.group % kTQBlock == 0) &&
          W.cols <= kMaxBlockCols;
 }
 
@@ -432,6 +442,76 @@ TRIT_AVX512_TARGET inline void block_row_i8(const Trit2Matrix& W, const BlockGeo
   int32_t sum = _mm512_reduce_add_epi32(slice_sums(a0, a1, a2, a3));
   if (g.tail_chunk) sum += tail_chunk_sum(row + g.blocks * 64, x + static_cast<size_t>(g.blocks) * kTQBlock);
   y[r] = (W.group == kScaleTensor ? W.scales[0] : W.scales[r]) * static_cast<float>(sum - xall) * x_scale;
+}
+
+// TRIT1 rows (one scale per row or tensor). A block is two 160-weight chunks, one 64-byte load v;
+// digit n of every byte is looked up in a 256-entry table with two vpermt2b (low 7 bits of the
+// byte) and a blend on its top bit, giving q = t + 1 for weights 32n..32n+31 of both chunks, which
+// meet x[320b+32n ..+32] and x[320b+160+32n ..+32] (pair_x_trit1). The 20 table registers stay
+// loaded for the whole product. Slices past the last whole block go through slice_codes.
+constexpr int kTrit1Block = 2 * kTrit1Chunk;
+
+struct Trit1Tables {
+  alignas(64) uint8_t q[5][256];  // q[n][b]: digit n of byte b, as t + 1
+  Trit1Tables() {
+    for (int b = 0; b < 256; ++b) {
+      int8_t t[5];
+      decode_trits5(static_cast<uint8_t>(b), t);
+      for (int n = 0; n < 5; ++n) q[n][b] = static_cast<uint8_t>(t[n] + 1);
+    }
+  }
+};
+const Trit1Tables kTrit1Tables;
+
+TRIT_AVX512_TARGET inline void pair_x_trit1(const int8_t* x, int blocks, int8_t* pairs) {
+  for (int b = 0; b < blocks; ++b)
+    for (int n = 0; n < 5; ++n) {
+      std::memcpy(pairs + 320 * b + 64 * n, x + 320 * b + 32 * n, 32);
+      std::memcpy(pairs + 320 * b + 64 * n + 32, x + 320 * b + kTrit1Chunk + 32 * n, 32);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2"))) void trit1_gemv_i8_rows(
+    const Trit2Matrix& W, const int8_t* x, const int8_t* pairs, const int32_t* xsum32, float x_scale, float* y,
+    int r0, int r1) {
+  const size_t rb = trit1_row_bytes(W.cols);
+  const int blocks = W.cols / kTrit1Block, nslices = (W.cols + 31) / 32;
+  __m512i T[5][4];
+  for (int n = 0; n < 5; ++n)
+    for (int k = 0; k < 4; ++k) T[n][k] = _mm512_load_si512(kTrit1Tables.q[n] + 64 * k);
+  int32_t xall = 0;
+  for (int i = 0; i < nslices; ++i) xall += xsum32[i];
+  for (int r = r0; r < r1; ++r) {
+    const uint8_t* row = W.codes + static_cast<size_t>(r) * rb;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+    for (int b = 0; b < blocks; ++b) {
+      const uint8_t* p = row + static_cast<size_t>(b) * 64;
+      _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(p);
+      const __mmask64 hi = _mm512_movepi8_mask(v);
+      const int8_t* xb = pairs + static_cast<size_t>(b) * 320;
+#define TRIT1_DIGIT(n, acc)                                                                              \
+  dpbusd_inplace(acc,                                                                                   \
+                 _mm512_mask_blend_epi8(hi, _mm512_permutex2var_epi8(T[n][0], v, T[n][1]),              \
+                                        _mm512_permutex2var_epi8(T[n][2], v, T[n][3])),                 \
+                 _mm512_loadu_si512(xb + 64 * (n)));
+      TRIT1_DIGIT(0, a0)
+      TRIT1_DIGIT(1, a1)
+      TRIT1_DIGIT(2, a2)
+      TRIT1_DIGIT(3, a3)
+      TRIT1_DIGIT(4, a4)
+#undef TRIT1_DIGIT
+    }
+    int32_t sum = _mm512_reduce_add_epi32(
+        _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)), a4));
+    // The rest of the row, a slice at a time.
+    __m256i t = _mm256_setzero_si256();
+    for (int sl = blocks * kTrit1Block / 32; sl < nslices; ++sl)
+      t = _mm256_dpbusd_epi32(t, slice_codes(W, row, sl),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * sl)));
+    sum += hsum8(t);
+    y[r] = (W.group == kScaleTensor ? W.scales[0] : W.scales[r]) * static_cast<float>(sum - xall) * x_scale;
+  }
 }
 
 // Rows [r0, r1) of one product.
@@ -668,21 +748,32 @@ void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int cou
     first_tile[m + 1] = first_tile[m] + (Ws[m]->rows + 3) / 4;
   }
   const int tiles = first_tile[count];
-  int pair_blocks = 0;
-  for (int m = 0; m < count; ++m) pair_blocks = std::max(pair_blocks, block_geometry(*Ws[m]).blocks);
+  // The activations paired for the matrices' layout (trit2/TQ2_0 blocks of 256, TRIT1 of 320).
+  const bool trit1 = Ws[0]->trit1;
+  for (int m = 1; m < count; ++m)
+    if (Ws[m]->trit1 != trit1) {
+      for (int k = 0; k < count; ++k)
+        if (share.index == 0) trit2_gemv_i8(*Ws[k], x8, xsum32, x_scale, ys[k], level);
+      return;
+    }
+  int pair_bytes = 0;
+  for (int m = 0; m < count; ++m)
+    pair_bytes = std::max(pair_bytes, trit1 ? Ws[m]->cols / kTrit1Block * 320 : block_geometry(*Ws[m]).blocks * kTQBlock);
   auto run = [&](int id, int nt) {
     // Each thread pairs x for itself (a few KB, read from its own cache); grown once, then reused.
     static thread_local std::vector<int8_t> pairs;
-    if (pairs.size() < static_cast<size_t>(pair_blocks) * kTQBlock) pairs.resize(static_cast<size_t>(pair_blocks) * kTQBlock);
-    pair_x(x8, pair_blocks, pairs.data());
+    if (pairs.size() < static_cast<size_t>(pair_bytes)) pairs.resize(pair_bytes);
+    if (trit1) pair_x_trit1(x8, pair_bytes / 320, pairs.data());
+    else pair_x(x8, pair_bytes / kTQBlock, pairs.data());
     const int t0 = static_cast<int>(static_cast<int64_t>(tiles) * id / nt);
     const int t1 = static_cast<int>(static_cast<int64_t>(tiles) * (id + 1) / nt);
     for (int m = 0; m < count; ++m) {
       const int a = std::max(t0, first_tile[m]), b = std::min(t1, first_tile[m + 1]);
       if (a >= b) continue;
       const Trit2Matrix& W = *Ws[m];
-      block_gemv_i8_rows(W, x8, pairs.data(), sums[m].seg, sums[m].all, x_scale, ys[m], (a - first_tile[m]) * 4,
-                         std::min(W.rows, (b - first_tile[m]) * 4));
+      const int ra = (a - first_tile[m]) * 4, rz = std::min(W.rows, (b - first_tile[m]) * 4);
+      if (trit1) trit1_gemv_i8_rows(W, x8, pairs.data(), xsum32, x_scale, ys[m], ra, rz);
+      else block_gemv_i8_rows(W, x8, pairs.data(), sums[m].seg, sums[m].all, x_scale, ys[m], ra, rz);
     }
   };
   if (share.count > 0) return run(share.index, share.count);
