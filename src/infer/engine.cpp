@@ -256,7 +256,6 @@ void Engine::forward(const int32_t* tokens, int n, int pos, Share sh) {
     sync();
     serial([&] { add_rows(xb_.data(), n, C); });
   }
-  float head_scale = 1.0f;
   const bool int8_head = w_.head.type == DenseType::I8;
   serial([&] {
     const float* last = x_.data() + static_cast<size_t>(n - 1) * S;
@@ -267,8 +266,7 @@ void Engine::forward(const int32_t* tokens, int n, int pos, Share sh) {
       x8_scale_[0] = quantize_row_i8(xb_.data(), C, (C + kTrit2Chunk - 1) / kTrit2Chunk * kTrit2Chunk, x8_.data(),
                                      xsum_.data());
   });
-  head_scale = x8_scale_[0];
-  if (int8_head) dense_gemv_i8(w_.head, x8_.data(), head_scale, head_row_sums_.data(), logits_.data(), simd_, sh);
+  if (int8_head) dense_gemv_i8(w_.head, x8_.data(), x8_scale_[0], head_row_sums_.data(), logits_.data(), simd_, sh);
   else dense_gemv(w_.head, xb_.data(), logits_.data(), simd_, sh);
 }
 

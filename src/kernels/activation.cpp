@@ -14,6 +14,8 @@ extern "C" __m512 _ZGVeN16v_expf(__m512);
 #include <cmath>
 #include <cstddef>
 
+#include "core/cpu.h"
+
 namespace trit {
 
 void glu_forward(const float* gu, float* h, int N, int F, Activation act) {
@@ -58,15 +60,6 @@ void glu_backward(const float* dh, const float* gu, float* dgu, int N, int F, Ac
   }
 }
 
-namespace {
-bool cpu_has_avx512() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return has;
-}
-}  // namespace
 
 __attribute__((target("avx512f"))) static int silu_row_avx512(const float* g, const float* u, float* h, int F) {
   int i = 0;
@@ -94,7 +87,7 @@ __attribute__((target("avx512f"))) static int exp_shifted_avx512(float* x, int n
 
 float exp_shifted_sum(float* x, int n, float mx) {
   float sum = 0.0f;
-  const int done = cpu_has_avx512() ? exp_shifted_avx512(x, n, mx, &sum) : 0;
+  const int done = cpu_has_avx512f() ? exp_shifted_avx512(x, n, mx, &sum) : 0;
   for (int i = done; i < n; ++i) {
     x[i] = std::exp(x[i] - mx);
     sum += x[i];
@@ -110,7 +103,7 @@ void glu_row(const float* g, const float* u, float* h, int F, Activation act) {
     }
     return;
   }
-  const int done = cpu_has_avx512() ? silu_row_avx512(g, u, h, F) : 0;
+  const int done = cpu_has_avx512f() ? silu_row_avx512(g, u, h, F) : 0;
   for (int i = done; i < F; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "kernels/activation.h"
@@ -100,13 +101,6 @@ void attention_backward(const float* dout, const float* qkv, const float* probs,
 
 namespace {
 
-bool cpu_has_avx512f() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return has;
-}
 
 // 16 cached values from element i as fp32.
 __attribute__((target("avx512f"))) inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }

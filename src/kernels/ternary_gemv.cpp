@@ -15,6 +15,7 @@
 
 #include <omp.h>
 
+#include "core/cpu.h"
 #include "core/half.h"
 #include "kernels/quant.h"
 #include "kernels/ternary_pack.h"
@@ -326,17 +327,10 @@ __attribute__((target("avx2,fma"))) void gemv_f32_avx2(const Trit2Matrix& W, con
 // follows as one stream.
 #define TRIT_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c")))
 
-bool cpu_has_vbmi() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vbmi") != 0;
-  }();
-  return has;
-}
 
 bool block_path_applies(const Trit2Matrix& W) {
   // TRIT1's digit tables need vpermt2b (AVX-512 VBMI).
-  if (W.trit1) return (W.group == kScaleTensor || W.group == kScaleRow) && W.cols <= kMaxBlockCols && cpu_has_vbmi();
+  if (W.trit1) return (W.group == kScaleTensor || W.group == kScaleRow) && W.cols <= kMaxBlockCols && cpu_has_avx512vbmi();
   return !W.tq1_0 && (W.tq2_0 || W.group == kScaleTensor || W.group == kScaleRow || W.group % kTQBlock == 0) &&
          W.cols <= kMaxBlockCols;
 }
@@ -744,7 +738,7 @@ void trit2_gemv_i8_multi(const Trit2Matrix* const* Ws, float* const* ys, int cou
   XSums sums[kMaxProducts];
   int first_tile[kMaxProducts + 1] = {0};
   for (int m = 0; m < count; ++m) {
-    x_sums(*Ws[m], xsum32, sums[m]);
+    if (!Ws[m]->trit1) x_sums(*Ws[m], xsum32, sums[m]);  // TRIT1 rows sum x themselves
     first_tile[m + 1] = first_tile[m] + (Ws[m]->rows + 3) / 4;
   }
   const int tiles = first_tile[count];

@@ -124,6 +124,20 @@ void copy_gguf(const std::string& from, const std::string& to, const std::set<st
   w.write(to);
 }
 
+// A random weight-only nano model of `vocab` ids written as trit writes it (F32 embeddings).
+Config write_nano_model(const std::string& path, int vocab, uint64_t seed, const Tokenizer* tok) {
+  Config c = preset_config("nano");
+  c.vocab_size = vocab;
+  c.act_bits = 0;
+  Model m(c, 1, 32);
+  m.init_random(seed);
+  m.quantize_weights(0);
+  PackOptions opt;
+  opt.embd_type = TensorType::F32;
+  write_model_gguf(path, c, test::model_source(m), tok, opt);
+  return c;
+}
+
 void expect_error_containing(const std::function<void()>& fn, const std::string& needle) {
   try {
     fn();
@@ -194,15 +208,8 @@ TEST(GgmlVocab, BadVocabulariesAreRefusedByName) {
 TEST(GgmlVocab, GgufWithoutTritTokenizerLoadsWithARebuiltTokenizer) {
   test::TempDir tmp;
   const Tokenizer tok = train_small_tokenizer(tmp, 300);
-  Config c = preset_config("nano");
-  c.vocab_size = 320;  // 20 ids past the tokenizer: written as unused [PAD] tokens
-  c.act_bits = 0;
-  Model m(c, 1, 32);
-  m.init_random(11);
-  m.quantize_weights(0);
-  PackOptions opt;
-  opt.embd_type = TensorType::F32;
-  write_model_gguf(tmp / "ours.gguf", c, test::model_source(m), &tok, opt);
+  // 20 ids past the tokenizer: written as unused [PAD] tokens.
+  write_nano_model(tmp / "ours.gguf", 320, 11, &tok);
   const LoadedModel ours = load_model_gguf(tmp / "ours.gguf");
   EXPECT_EQ(ours.tokenizer_spm, tok.serialized());
 
@@ -243,15 +250,7 @@ TEST(GgmlVocab, GgufWithoutTritTokenizerLoadsWithARebuiltTokenizer) {
 TEST(GgmlVocab, UnusableVocabulariesLeaveAModelThatRunsByIds) {
   test::TempDir tmp;
   const Tokenizer tok = train_small_tokenizer(tmp, 300);
-  Config c = preset_config("nano");
-  c.vocab_size = 300;
-  c.act_bits = 0;
-  Model m(c, 1, 32);
-  m.init_random(12);
-  m.quantize_weights(0);
-  PackOptions opt;
-  opt.embd_type = TensorType::F32;
-  write_model_gguf(tmp / "ours.gguf", c, test::model_source(m), &tok, opt);
+  write_nano_model(tmp / "ours.gguf", 300, 12, &tok);
 
   // A GPT-2 style (byte-level BPE with merges) vocabulary is not rebuilt: the model loads without a
   // tokenizer, and what needs text says why.
@@ -299,14 +298,7 @@ TEST(GgmlVocab, UnusableVocabulariesLeaveAModelThatRunsByIds) {
 // listed; the loader then names the tensor, its type and how to requantize.
 TEST(GgmlVocab, ForeignTensorTypesAreListedAndRefusedByName) {
   test::TempDir tmp;
-  Config c = preset_config("nano");
-  c.act_bits = 0;
-  Model m(c, 1, 32);
-  m.init_random(12);
-  m.quantize_weights(0);
-  PackOptions opt;
-  opt.embd_type = TensorType::F32;
-  write_model_gguf(tmp / "ours.gguf", c, test::model_source(m), nullptr, opt);
+  const Config c = write_nano_model(tmp / "ours.gguf", preset_config("nano").vocab_size, 12, nullptr);
   GgufFile f(tmp / "ours.gguf");
   GgufWriter w;
   w.set_str("general.architecture", f.find("general.architecture")->as_str());
